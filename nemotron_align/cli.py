@@ -18,6 +18,7 @@ from nemotron_align.config_location import CONFIG_PATH
 from nemotron_align.diagnose import diagnose
 from nemotron_align.errors import EXIT_REJECTED, LaunchRejected
 from nemotron_align.launch import LaunchContext, launch
+from nemotron_align.nemo_rl_install import default_root, detect_release
 from nemotron_align.resolvers import register_resolvers
 from nemotron_align.schema import register_schemas
 from nemotron_align.secret_env import scrub_files, secret_values
@@ -98,7 +99,23 @@ def app(cfg: DictConfig) -> int:
     return code
 
 
+def with_detected_release(args: list[str]) -> list[str]:
+    """Compose for the NeMo-RL release found under launch.nemo_rl_root, unless the command line
+    names one (nemo_rl=...) or relaunches a composed record (which has it already)."""
+    named = ("nemo_rl=", "--config-path", "-cp", "--config-dir", "-cd")
+    if any(arg.startswith(named) for arg in args):
+        return args
+    root = default_root()
+    for arg in args:
+        key, assigns, value = arg.lstrip("+").partition("=")
+        if key == "launch.nemo_rl_root" and assigns:
+            root = value.strip("'\"")
+    release = detect_release(Path(root).expanduser())
+    return [*args, f"nemo_rl={release}"] if release else args
+
+
 def main() -> None:
+    sys.argv[1:] = with_detected_release(sys.argv[1:])
     try:
         app()
     except SystemExit as stop:

@@ -45,8 +45,6 @@ class GRPOSection:
     val_at_start: bool = False
     val_at_end: bool = False
     overlong_filtering: bool = False
-    advantage_clip_low: float | None = None
-    advantage_clip_high: float | None = None
     max_val_samples: int | None = 256
     val_batch_size: int | None = 256
     seed: int = 42
@@ -57,12 +55,21 @@ class GRPOSection:
     adv_estimator: dict[str, Any] = field(default_factory=dict)
     reward_scaling: dict[str, Any] = field(default_factory=dict)
     seq_logprob_error_threshold: float | None = None
+    async_grpo: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class GRPOSectionV070(GRPOSection):
+    """The `grpo` keys NeMo-RL v0.7.0 added (mounted by conf/components/nemo_rl_grpo/v0.7.0)."""
+
+    advantage_clip_low: float | None = None
+    advantage_clip_high: float | None = None
     invalid_tool_call_advantage: float | None = None
     malformed_thinking_advantage: float | None = None
-    async_grpo: dict[str, Any] = field(default_factory=dict)
 
 
 def register_knob_schemas() -> None:
     store = ConfigStore.instance()
     store.store(group="schema", name="dpo", node=DPOSection)
     store.store(group="schema", name="grpo", node=GRPOSection)
+    store.store(group="schema", name="grpo_v0.7.0", node=GRPOSectionV070)

@@ -15,7 +15,7 @@ from nemotron_align.data_preflight import check_data
 from nemotron_align.errors import EXIT_REJECTED, LaunchRejected, LaunchRejectedMany
 from nemotron_align.gym_data import split_paths
 from nemotron_align.gym_runner import run_in_process
-from nemotron_align.nemo_rl_install import inspect_install, require_script
+from nemotron_align.nemo_rl_install import NemoRLInstall, inspect_install, require_script
 from nemotron_align.nemo_rl_schema import nemo_rl_importable, schema_problems
 from nemotron_align.pairing import Trainer, check_data_fits
 from nemotron_align.process import child_environment, exec_replace, run_child
@@ -140,7 +140,7 @@ def launch(cfg: DictConfig, ctx: LaunchContext) -> int:
     install = inspect_install(settings.nemo_rl_root)
     in_process = trainer is Trainer.grpo_nemo_gym and mode is LaunchMode.exec
     if settings.preflight is not PreflightMode.off:
-        _preflight(config, trainer, settings, install.root, install.version)
+        _preflight(config, trainer, settings, install)
     if settings.reward_probe:
         _probe_rewards(config, trainer, settings)
     _write_config(ctx, dump_yaml(config))
@@ -156,6 +156,7 @@ def launch(cfg: DictConfig, ctx: LaunchContext) -> int:
         dry_run=settings.dry_run,
         nemo_rl_root=str(install.root),
         nemo_rl_version=install.version,
+        nemo_rl_release=settings.nemo_rl_release,
         nemo_rl_commit=install.commit,
         python=python,
         overrides=ctx.overrides,
@@ -243,12 +244,27 @@ def _run_multinode(
     return code
 
 
-def _key_problems(
-    config: dict, detected: str | None, requested: str | None
-) -> list[LaunchRejected]:
+def _release_problems(settings: LaunchSettings, install: NemoRLInstall) -> list[LaunchRejected]:
+    """The config is composed for one release; the checkout that will run must be that one."""
+    if install.release in (None, settings.nemo_rl_release):
+        return []
+    return [
+        LaunchRejected(
+            "nemo_rl",
+            f"the config is composed for NeMo-RL {settings.nemo_rl_release}, but "
+            f"{install.root} holds NeMo-RL {install.release}",
+            f"add nemo_rl={install.release} (or leave nemo_rl out: the release under "
+            "launch.nemo_rl_root is then used)",
+        )
+    ]
+
+
+def _key_problems(config: dict, release: str) -> list[LaunchRejected]:
     """Keys the target NeMo-RL release doesn't know. Unknown to every release (a typo): a problem.
     Known to another release only (our v0.7.0 keys on v0.6.0): a warning, it ignores them."""
-    release = nemo_rl_keys.pick_release(detected, requested)
+    if release not in nemo_rl_keys.known_releases():
+        log.warning("no key snapshot of NeMo-RL %s: its keys are checked at start-up", release)
+        return []
     everywhere = set.intersection(
         *(set(nemo_rl_keys.unknown_keys(config, r)) for r in nemo_rl_keys.known_releases())
     )
@@ -267,20 +283,20 @@ def _preflight(
     config: dict,
     trainer: Trainer,
     settings: LaunchSettings,
-    root: Path,
-    install_version: str | None,
+    install: NemoRLInstall,
 ) -> None:
     """Every check before launch; all problems are gathered, then refused (strict) or shown."""
     checks = [
+        lambda: _release_problems(settings, install),
         lambda: check_semantics(config, trainer, settings.env),
         lambda: (
             schema_problems(config, trainer)
             if nemo_rl_importable()
-            else _key_problems(config, install_version, settings.nemo_rl_version)
+            else _key_problems(config, settings.nemo_rl_release)
         ),
     ]
     if trainer is Trainer.grpo_nemo_gym:
-        checks.append(lambda: gym_preflight.gym_run_problems(config, root))
+        checks.append(lambda: gym_preflight.gym_run_problems(config, install.root))
     else:
         checks.append(lambda: check_data(config["data"]))
     problems: list[LaunchRejected] = []

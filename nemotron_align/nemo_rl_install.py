@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 from dataclasses import dataclass
@@ -9,7 +10,19 @@ from pathlib import Path
 
 from nemotron_align.errors import LaunchRejected
 
+# Where the NeMo-RL container keeps its checkout; NEMO_RL_ROOT points elsewhere.
+CONTAINER_ROOT = "/opt/nemo-rl"
 _VERSION_PART = re.compile(r"^(MAJOR|MINOR|PATCH|PRE_RELEASE)\s*=\s*(.+?)\s*$", re.MULTILINE)
+
+
+# What each supported release's source has that the one before it lacks, newest first. Checked by
+# content because main's package_info.py still says 0.6.0.
+RELEASE_MARKERS: tuple[tuple[str, str, str | None], ...] = (
+    ("main", "nemo_rl/models/generation/interfaces.py", "val_temperature"),
+    ("v0.7.0", "nemo_rl/data_plane/interfaces.py", "class DataPlaneConfig"),
+    ("v0.6.0", "nemo_rl/algorithms/grpo.py", None),
+)
+RELEASES = tuple(reversed([name for name, _, _ in RELEASE_MARKERS]))
 
 
 @dataclass(frozen=True)
@@ -17,6 +30,12 @@ class NemoRLInstall:
     root: Path
     version: str | None
     commit: str | None
+    # Which supported release's config schema this checkout has (None: not a NeMo-RL checkout).
+    release: str | None
+
+
+def default_root() -> str:
+    return os.environ.get("NEMO_RL_ROOT", CONTAINER_ROOT)
 
 
 def read_version(root: Path) -> str | None:
@@ -34,6 +53,17 @@ def read_version(root: Path) -> str | None:
     except (KeyError, ValueError):
         return None
     return numbers + parts.get("PRE_RELEASE", "").strip("\"'")
+
+
+def detect_release(root: Path) -> str | None:
+    for name, file, marker in RELEASE_MARKERS:
+        try:
+            text = (root / file).read_text()
+        except OSError:
+            continue
+        if marker is None or marker in text:
+            return name
+    return None
 
 
 def read_commit(root: Path) -> str | None:
@@ -56,7 +86,12 @@ def read_commit(root: Path) -> str | None:
 
 def inspect_install(root: str | Path) -> NemoRLInstall:
     path = Path(root).expanduser().resolve()
-    return NemoRLInstall(root=path, version=read_version(path), commit=read_commit(path))
+    return NemoRLInstall(
+        root=path,
+        version=read_version(path),
+        commit=read_commit(path),
+        release=detect_release(path),
+    )
 
 
 def require_script(install: NemoRLInstall, script: str) -> Path:

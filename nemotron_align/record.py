@@ -28,6 +28,8 @@ class LaunchRecord:
     dry_run: bool
     nemo_rl_root: str
     nemo_rl_version: str | None
+    # The release the config was composed for (the `nemo_rl` config group).
+    nemo_rl_release: str
     nemo_rl_commit: str | None
     python: list[str]
     overrides: list[str]

@@ -1,7 +1,8 @@
 """OmegaConf resolvers available to every config.
 
 NeMo-RL's own four (`add`, `mul`, `div`, `max`, two arguments each) so that configs written for
-NeMo-RL compose here too, and `tiny_data`, the absolute path of a bundled tiny dataset file.
+NeMo-RL compose here too, `tiny_data`, the absolute path of a bundled tiny dataset file, and
+`nemo_rl_root`, the NeMo-RL checkout used unless launch.nemo_rl_root names one.
 """
 
 from __future__ import annotations
@@ -9,6 +10,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from omegaconf import OmegaConf
+
+from nemotron_align.nemo_rl_install import default_root
 
 TINY_DATA_DIR = Path(__file__).resolve().parent / "tiny_data"
 
@@ -28,6 +31,7 @@ def register_resolvers() -> None:
         "div": lambda a, b: a / b,
         "max": lambda a, b: max(a, b),
         "tiny_data": tiny_data_path,
+        "nemo_rl_root": default_root,
     }
     for name, fn in resolvers.items():
         if not OmegaConf.has_resolver(name):

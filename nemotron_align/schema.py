@@ -11,6 +11,7 @@ from enum import Enum
 
 from hydra.core.config_store import ConfigStore
 
+from nemotron_align.nemo_rl_install import CONTAINER_ROOT
 from nemotron_align.reward_probe import ProbeMode
 
 
@@ -33,15 +34,15 @@ class LaunchSettings:
     # Compose, check and write the run folder, print the command, start nothing.
     dry_run: bool = False
     # Root of the NeMo-RL checkout (the container has it at /opt/nemo-rl).
-    nemo_rl_root: str = "/opt/nemo-rl"
+    nemo_rl_root: str = CONTAINER_ROOT
     # Command prefix that runs NeMo-RL scripts; null = this interpreter.
     python: list[str] | None = None
     mode: LaunchMode = LaunchMode.auto
     # Checks before launch (semantics, data, NeMo-Gym): strict refuses on any problem.
     preflight: PreflightMode = PreflightMode.strict
-    # NeMo-RL release whose key set the config is checked against when nemo_rl is not
-    # importable (v0.6.0, v0.7.0); null = the version found under nemo_rl_root, else the newest.
-    nemo_rl_version: str | None = None
+    # The NeMo-RL release the config is composed for: set by the `nemo_rl` config group (pick it
+    # with nemo_rl=v0.6.0|v0.7.0|main; detected under nemo_rl_root when not named).
+    nemo_rl_release: str = "v0.7.0"
     # Extra environment variables for NeMo-RL (never secrets: export those instead).
     env: dict[str, str] = field(default_factory=dict)
     # Before launching a GRPO run, score each sampled row's own answer (must be 1.0) and a wrong
