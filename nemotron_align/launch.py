@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import logging
 import shlex
 import sys
@@ -14,7 +15,7 @@ from nemotron_align import gym_preflight, nemo_rl_keys, reward_probe
 from nemotron_align.data_preflight import check_data
 from nemotron_align.errors import EXIT_REJECTED, LaunchRejected, LaunchRejectedMany
 from nemotron_align.gym_data import split_paths
-from nemotron_align.gym_runner import run_in_process
+from nemotron_align.gym_runner import apply_validation_size, run_in_process
 from nemotron_align.nemo_rl_install import NemoRLInstall, inspect_install, require_script
 from nemotron_align.nemo_rl_schema import nemo_rl_importable, schema_problems
 from nemotron_align.pairing import Trainer, check_data_fits
@@ -259,24 +260,22 @@ def _release_problems(settings: LaunchSettings, install: NemoRLInstall) -> list[
     ]
 
 
-def _key_problems(config: dict, release: str) -> list[LaunchRejected]:
-    """Keys the target NeMo-RL release doesn't know. Unknown to every release (a typo): a problem.
-    Known to another release only (our v0.7.0 keys on v0.6.0): a warning, it ignores them."""
-    if release not in nemo_rl_keys.known_releases():
-        log.warning("no key snapshot of NeMo-RL %s: its keys are checked at start-up", release)
-        return []
-    everywhere = set.intersection(
-        *(set(nemo_rl_keys.unknown_keys(config, r)) for r in nemo_rl_keys.known_releases())
-    )
-    problems = []
-    for problem in nemo_rl_keys.check(config, release):
-        if problem.where in everywhere:
-            problems.append(problem)
-        else:
-            log.warning(
-                "%s: NeMo-RL %s does not know this key and will ignore it", problem.where, release
-            )
-    return problems
+def _as_handed_to_nemo_rl(config: dict, trainer: Trainer) -> dict:
+    """The config as NeMo-RL's schema will see it: the Gym runner fills grpo.max_val_samples and
+    val_batch_size from the validation set first (any count will do for the check)."""
+    if trainer is not Trainer.grpo_nemo_gym:
+        return config
+    handed = copy.deepcopy(config)
+    apply_validation_size(handed["grpo"], 1)
+    return handed
+
+
+def _key_problems(config: dict, trainer: Trainer, release: str) -> list[LaunchRejected]:
+    """Offline, against the key snapshot of `release`: errors refuse, warnings are shown."""
+    errors, warnings = nemo_rl_keys.problems(config, release, trainer.schema)
+    for warning in warnings:
+        log.warning("%s", warning)
+    return errors
 
 
 def _preflight(
@@ -290,9 +289,11 @@ def _preflight(
         lambda: _release_problems(settings, install),
         lambda: check_semantics(config, trainer, settings.env),
         lambda: (
-            schema_problems(config, trainer)
+            schema_problems(_as_handed_to_nemo_rl(config, trainer), trainer)
             if nemo_rl_importable()
-            else _key_problems(config, settings.nemo_rl_release)
+            else _key_problems(
+                _as_handed_to_nemo_rl(config, trainer), trainer, settings.nemo_rl_release
+            )
         ),
     ]
     if trainer is Trainer.grpo_nemo_gym:

@@ -22,6 +22,11 @@ class Trainer(str, Enum):
             Trainer.grpo_nemo_gym: None,
         }[self]
 
+    @property
+    def schema(self) -> str:
+        """Which of NeMo-RL's MasterConfigs the config must satisfy: "dpo" or "grpo"."""
+        return "dpo" if self is Trainer.dpo else "grpo"
+
 
 PREFERENCE_DATASETS = frozenset(
     {"BinaryPreferenceDataset", "PreferenceDataset", "HelpSteer3", "Tulu3Preference"}
