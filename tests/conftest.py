@@ -13,6 +13,7 @@ import pytest
 from hydra import compose
 from hydra.core.global_hydra import GlobalHydra
 from hydra.core.hydra_config import HydraConfig
+from nemo_rl_real_support import tiny_tokenizer  # noqa: F401  (session fixture, nemo_rl_real)
 from omegaconf import DictConfig, open_dict
 from slurm_cluster import slurm_cluster  # noqa: F401  (session fixture for tests marked slurm)
 
