@@ -53,15 +53,27 @@ def real_tree(release: str) -> Path:
 
 def venv_env(tree: Path, scratch: Path) -> dict[str, str]:
     """Environment of a child in the NeMo-RL venv: the tree (and this repo) importable, no hub,
-    and a Ray of its own (a temp dir of its own; RAY_ADDRESS unset so it never attaches to
-    another Ray on the machine)."""
-    env = {k: v for k, v in os.environ.items() if k != "RAY_ADDRESS"}
+    and a Ray of its own that never attaches to another Ray on the machine.
+
+    NeMo-RL's init_ray first tries `ray.init(address="auto")`, and "auto" attaches to any raylet
+    Ray finds in the process table, whatever its temp dir (ray._private.services
+    .get_ray_address_from_environment): a temp dir of its own does not keep a child off another
+    cluster. RAY_ADDRESS=local makes that call start a fresh local cluster instead (Ray's
+    documented meaning of "local"). RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER=0 makes Ray take
+    127.0.0.1 as its node address; HOME in `scratch` keeps the auth token Ray generates
+    (~/.ray/auth_token, which turns token auth on for the user's later clusters) out of the real
+    home. `scratch` must be a short path: Ray's socket paths under it must stay < 107 chars.
+    """
+    env = dict(os.environ)
     env.update(
         PYTHONPATH=f"{tree}{os.pathsep}{REPO_ROOT}",
         HF_HUB_OFFLINE="1",
         TRANSFORMERS_OFFLINE="1",
         HF_DATASETS_OFFLINE="1",
         HF_HOME=str(scratch / "hf"),
+        HOME=str(scratch),
+        RAY_ADDRESS="local",
+        RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER="0",
         RAY_TMPDIR=str(scratch),
         TMPDIR=str(scratch),
         NRL_LOG_LEVEL="INFO",
