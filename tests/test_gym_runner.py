@@ -317,6 +317,18 @@ def test_runner_async_and_trajectory_collection(api: str, tmp_path: Path) -> Non
     assert "grpo_train" not in names and "async_grpo_train" not in names
 
 
+def test_config_the_master_config_rejects_is_a_clear_error(tmp_path: Path) -> None:
+    config = _write_run(tmp_path, "grpo_gym")
+    raw = yaml.safe_load(config.read_text())
+    del raw["loss_fn"]
+    config.write_text(yaml.safe_dump(raw))
+    result = _run_runner(config, tmp_path, "main")
+    assert result.returncode == 2, result.stderr
+    assert "error: nemo_rl: NeMo-RL 0.6.0's MasterConfig rejects the config" in result.stderr
+    assert "loss_fn" in result.stderr and "fix: " in result.stderr
+    assert "Traceback" not in result.stderr
+
+
 def test_runner_without_nemo_rl_says_where_to_run(tmp_path: Path) -> None:
     config = _write_run(tmp_path, "grpo_gym")
     env = {k: v for k, v in _runner_env(tmp_path, "v0.7").items() if k != "PYTHONPATH"}
