@@ -321,7 +321,7 @@ class GymDriver:
         train_data, val_data = self.call(
             "setup_response_data",
             self.nemo_rl.data_utils.setup_response_data,
-            processor or tokenizer,
+            tokenizer if processor is None else processor,
             section(config, "data"),
             env_configs=None,
         )

@@ -3,12 +3,12 @@
     <NeMo-RL venv python> real_nemo_rl_gym_probe.py <prepared nemo_rl.yaml> <out.json>
 
 Run with the NeMo-RL root as cwd and `<root>:<nemotron_align repo>` on PYTHONPATH. The runner's
-GymDriver runs its real control flow for each mode (sync, async, trajectory collection); every
-call it makes into NeMo-RL is bound to the real signature (`inspect.signature(fn).bind`) instead
-of run, except the pure config steps, which run for real. setup()'s stand-in result is built from
-setup's own return annotation: autospecced objects of the real classes, so method calls on them
-are checked against the real signatures too. Writes what it saw as JSON; any call that does not
-bind makes it exit non-zero with the traceback.
+GymDriver runs its real control flow for each mode (sync GRPO, async GRPO, trajectory collection,
+sync GRPO with a VLM policy); every call it makes into NeMo-RL is bound to the real signature
+(`inspect.signature(fn).bind`) instead of run, except the pure config steps, which run for real.
+setup()'s stand-in result is built from setup's own return annotation: autospecced objects of the
+real classes, so method calls on them are checked against the real signatures too. Writes what it
+saw as JSON; any call that does not bind makes it exit non-zero with the traceback.
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ import yaml
 from omegaconf import OmegaConf
 
 from nemotron_align import gym_runner
+from nemotron_align.errors import LaunchRejected
 
 # Config-only steps: run for real, so the real MasterConfig and Gym gate judge the config.
 RUN_FOR_REAL = {
@@ -153,6 +154,7 @@ def upstream_config(prepared: dict[str, Any], api: gym_runner.GymApi) -> dict[st
 
 def mode_config(base: dict[str, Any], mode: str) -> dict[str, Any]:
     config = copy.deepcopy(base)
+    config["policy"]["is_vlm"] = mode == "vlm"
     config["grpo"].setdefault("async_grpo", {})["enabled"] = mode == "async"
     config["env"]["nemo_gym"]["is_trajectory_collection"] = mode == "collect"
     return config
@@ -163,14 +165,18 @@ def main(prepared_path: str, out_path: str) -> None:
     setup = api.nemo_rl.grpo.setup
     setup_types = setup_return_types(setup)
     base = upstream_config(yaml.safe_load(Path(prepared_path).read_text()), api)
-    modes, unbound = {}, []
-    for mode in ("sync", "async", "collect"):
+    modes, unbound, rejected = {}, [], {}
+    for mode in ("sync", "async", "collect", "vlm"):
         binder = Binder(setup_types)
-        gym_runner.GymDriver(api, binder).run(mode_config(base, mode))
+        try:
+            gym_runner.GymDriver(api, binder).run(mode_config(base, mode))
+        except LaunchRejected as err:  # reported, and the test says where it is expected
+            rejected[mode] = err.where
         modes[mode] = binder.calls
         unbound += binder.unbound
     report = {
         "unbound": unbound,
+        "rejected": rejected,
         "setup_returns_in_source": setup_return_counts_in_source(setup),
         "setup_return_annotation": len(setup_types),
         "runner_unpacks": api.setup_values,

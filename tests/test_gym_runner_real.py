@@ -1,10 +1,10 @@
 """The Gym runner against the real NeMo-RL source, one child process per tree in NEMO_RL_TREES,
 run by NEMO_RL_VENV_PYTHON (see real_nemo_rl_gym_probe.py for what the child does).
 
-Proves, per release: every call the runner makes into NeMo-RL, in each mode (sync GRPO, async
-GRPO, trajectory collection), binds to the real signature with the exact arguments the runner
-passes; setup() returns as many values as the runner unpacks (read from setup's own source and
-return annotation); the real MasterConfig and Gym gate accept the config the runner builds.
+Proves, per release: every call the runner makes into NeMo-RL, in each mode (sync GRPO, async GRPO,
+trajectory collection, a VLM policy), binds to the real signature with the exact arguments the
+runner passes; setup() returns as many values as the runner unpacks (read from setup's own source
+and return annotation); the real MasterConfig and Gym gate accept the config the runner builds.
 """
 
 from __future__ import annotations
@@ -135,11 +135,16 @@ def test_runner_follows_the_releases_own_gym_script(tree: str, probes: dict) -> 
     start_gym = ["NemoGymConfig", "create_env", "ray.get"] if release == "v0.6.0" else []
     shutdown = ["shutdown_environments", "policy_generation.shutdown"] if release == "main" else []
     modes = {mode: [c["name"] for c in calls] for mode, calls in report["modes"].items()}
+    sync = [*start, *start_gym, "grpo_train", *shutdown]
     assert modes == {
-        "sync": [*start, *start_gym, "grpo_train", *shutdown],
+        "sync": sync,
         "async": [*start, *start_gym, "async_grpo_train", *shutdown],
         "collect": [*start, *start_gym, *COLLECT, *shutdown],
+        # Before main, the Gym script runs text models only: the runner says so after the
+        # tokenizer step instead of passing a processor nowhere.
+        "vlm": sync if release == "main" else start[: start.index("get_tokenizer")],
     }
+    assert report["rejected"] == ({} if release == "main" else {"vlm": "policy.is_vlm"})
     targets = {c["name"]: c["target"] for c in report["modes"]["collect"]}
     gate_home = "environments.nemo_gym" if release == "main" else "algorithms.grpo"
     assert targets["should_use_nemo_gym"].startswith(f"nemo_rl.{gate_home}.")
