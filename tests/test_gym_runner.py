@@ -266,7 +266,7 @@ def test_runner_follows_each_api_generation(
     assert [c["call"] for c in calls] == COMMON_START + after_setup
     assert next(c for c in calls if c["call"] == "gate")["where"] == gate
     setup = next(c for c in calls if c["call"] == "setup")
-    assert (setup["train_len"], setup["val_len"], setup["max_val_samples"]) == (4, 2, 2)
+    assert (setup["train_len"], setup["val_len"], setup["max_val_samples"]) == (8, 2, 2)
     train = next(c for c in calls if c["call"] == "grpo_train")
     assert train["task_to_env"] == ["nemo_gym"]
 
