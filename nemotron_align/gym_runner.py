@@ -262,11 +262,14 @@ def prepare_config(config: dict[str, Any], nemo_rl_root: Path, run_dir: Path) ->
     return config
 
 
+def load_config(config_path: Path) -> dict[str, Any]:
+    """A run's nemo_rl.yaml as the driver takes it: prepared, with the cwd as the NeMo-RL root."""
+    return prepare_config(yaml.safe_load(config_path.read_text()), Path.cwd(), config_path.parent)
+
+
 def run(config_path: Path) -> None:
     api = detect_api()
-    raw = yaml.safe_load(config_path.read_text())
-    prepare_config(raw, Path.cwd(), config_path.parent)
-    GymDriver(api).run(raw)
+    GymDriver(api).run(load_config(config_path))
 
 
 @dataclass

@@ -1,10 +1,14 @@
 """Drives nemotron_align's Gym runner against a real NeMo-RL tree without GPUs (tests only).
 
-    <NeMo-RL venv python> real_nemo_rl_gym_probe.py <prepared nemo_rl.yaml> <out.json>
+    <NeMo-RL venv python> gym_runner_probe.py <out.json>
+    stdin: one line, {algo: {mode: a nemo_rl.yaml the launcher rendered for this release}}
 
-Run with the NeMo-RL root as cwd and `<root>:<nemotron_align repo>` on PYTHONPATH. The runner's
-GymDriver runs its real control flow for each mode (sync GRPO, async GRPO, trajectory collection,
-sync GRPO with a VLM policy); every call it makes into NeMo-RL is bound to the real signature
+Run with the NeMo-RL root as cwd and `<root>:<nemotron_align repo>` on PYTHONPATH. It imports
+NeMo-RL first (the slow part) and only then reads which configs to run, so the test renders them
+meanwhile; an empty stdin ends it. Each config is loaded as the runner loads a run's own (Gym block
+inlined, rows in Gym's shape), and the runner's GymDriver runs its real control flow on it: the
+mode (sync GRPO, async GRPO, trajectory collection, a VLM policy) is the config's, set by launcher
+overrides. Every call the driver makes into NeMo-RL is bound to the real signature
 (`inspect.signature(fn).bind`) instead of run, except the pure config steps, which run for real.
 setup()'s stand-in result is built from setup's own return annotation: autospecced objects of the
 real classes, so method calls on them are checked against the real signatures too. Writes what it
@@ -14,7 +18,6 @@ saw as JSON; any call that does not bind makes it exit non-zero with the traceba
 from __future__ import annotations
 
 import ast
-import copy
 import inspect
 import json
 import sys
@@ -23,9 +26,6 @@ import typing
 from pathlib import Path
 from typing import Any
 from unittest import mock
-
-import yaml
-from omegaconf import OmegaConf
 
 from nemotron_align import gym_runner
 from nemotron_align.errors import LaunchRejected
@@ -38,9 +38,6 @@ RUN_FOR_REAL = {
     "setup_nemo_gym_config",
     "should_use_nemo_gym",
 }
-# A config NeMo-RL's MasterConfig accepts in every release (its own GRPO example), with the Gym
-# block nemotron_align prepared.
-UPSTREAM_CONFIG = "examples/configs/grpo_math_1B.yaml"
 TRAIN_ROWS, VAL_ROWS = 4, 2
 
 
@@ -142,45 +139,34 @@ def _qualified(fn: Any) -> str:
     return f"{fn.__module__}.{fn.__qualname__}"
 
 
-def upstream_config(prepared: dict[str, Any], api: gym_runner.GymApi) -> dict[str, Any]:
-    from nemo_rl.utils.config import load_config
-
-    api.nemo_rl.config_utils.register_omegaconf_resolvers()
-    config = OmegaConf.to_container(load_config(UPSTREAM_CONFIG), resolve=True)
-    config["env"] = prepared["env"]
-    config["grpo"]["max_val_samples"] = None  # Gym uses the validation set as it is
-    return config
-
-
-def mode_config(base: dict[str, Any], mode: str) -> dict[str, Any]:
-    config = copy.deepcopy(base)
-    config["policy"]["is_vlm"] = mode == "vlm"
-    config["grpo"].setdefault("async_grpo", {})["enabled"] = mode == "async"
-    config["env"]["nemo_gym"]["is_trajectory_collection"] = mode == "collect"
-    return config
-
-
-def main(prepared_path: str, out_path: str) -> None:
+def main(out_path: str) -> None:
     api = gym_runner.detect_api()
+    line = sys.stdin.readline()
+    if not line:
+        return
     setup = api.nemo_rl.grpo.setup
     setup_types = setup_return_types(setup)
-    base = upstream_config(yaml.safe_load(Path(prepared_path).read_text()), api)
-    modes, unbound, rejected = {}, [], {}
-    for mode in ("sync", "async", "collect", "vlm"):
-        binder = Binder(setup_types)
-        try:
-            gym_runner.GymDriver(api, binder).run(mode_config(base, mode))
-        except LaunchRejected as err:  # reported, and the test says where it is expected
-            rejected[mode] = err.where
-        modes[mode] = binder.calls
-        unbound += binder.unbound
+    runs: dict[str, dict[str, list[dict[str, str]]]] = {}
+    rejected: dict[str, dict[str, str]] = {}
+    rejections, unbound = [], []
+    for algo, modes in json.loads(line).items():
+        for mode, config_path in modes.items():
+            binder = Binder(setup_types)
+            try:
+                gym_runner.GymDriver(api, binder).run(gym_runner.load_config(Path(config_path)))
+            except LaunchRejected as err:  # reported, and the test says where it is expected
+                rejected.setdefault(algo, {})[mode] = err.where
+                rejections.append(f"{algo} {mode}: {err.render()}")
+            runs.setdefault(algo, {})[mode] = binder.calls
+            unbound += binder.unbound
     report = {
         "unbound": unbound,
         "rejected": rejected,
+        "rejections": rejections,
         "setup_returns_in_source": setup_return_counts_in_source(setup),
         "setup_return_annotation": len(setup_types),
         "runner_unpacks": api.setup_values,
-        "modes": modes,
+        "runs": runs,
     }
     Path(out_path).write_text(json.dumps(report, indent=1))
 
