@@ -2,7 +2,9 @@
 
 Only local files of formats we know are checked; Hugging Face datasets and other classes are
 named in a note and left to NeMo-RL. NeMo-Gym rows are checked by gym_preflight, which also
-knows the agents and the row shapes the Gym runner rewrites.
+knows the agents and the row shapes the Gym runner rewrites. Every local train file must fill
+one global batch: NeMo-RL's train dataloader drops the incomplete last batch, so a smaller file
+trains no step at all.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from typing import Any
 from nemotron_align.data_check import check_file
 from nemotron_align.errors import LaunchRejected, LaunchRejectedMany
 from nemotron_align.gym_data import split_settings
+from nemotron_align.pairing import GYM_DATASET, Trainer
 
 log = logging.getLogger("nemotron_align")
 
@@ -25,8 +28,10 @@ KINDS = {
 }
 
 
-def check_data(data: dict[str, Any]) -> None:
+def check_data(config: dict[str, Any], trainer: Trainer) -> None:
+    data = config["data"]
     problems: list[LaunchRejected] = []
+    train_rows: int | None = None
     for split, settings in split_settings(data).items():
         key = f"data.{split}"
         name, path = settings.get("dataset_name"), settings.get("data_path")
@@ -48,6 +53,8 @@ def check_data(data: dict[str, Any]) -> None:
         kind, key_names = KINDS[name]
         keys = {k: settings[k] for k in key_names if settings.get(k)}
         report = check_file(path, kind, keys=keys)
+        if split == "train":
+            train_rows = report.rows
         log.info("%s", report.render().splitlines()[0])
         for warning in report.warnings:
             print(warning.render(), file=sys.stderr)
@@ -59,5 +66,42 @@ def check_data(data: dict[str, Any]) -> None:
                     path, f"{more:,} more errors not shown", "fix the ones above, then check again"
                 )
             )
+    train = split_settings(data).get("train", {})
+    if train.get("dataset_name") == GYM_DATASET and Path(train.get("data_path") or "").is_file():
+        train_rows = _count_lines(Path(train["data_path"]))
+    if train_rows is not None:
+        problems += _batch_fit_problems(config, trainer, train.get("data_path"), train_rows)
     if problems:
         raise LaunchRejectedMany(problems)
+
+
+def _count_lines(path: Path) -> int:
+    """Rows of a Gym JSONL file (its rows are checked by gym_preflight)."""
+    with path.open("rb") as f:
+        return sum(1 for line in f if line.strip())
+
+
+def _batch_fit_problems(
+    config: dict[str, Any], trainer: Trainer, path: str, rows: int
+) -> list[LaunchRejected]:
+    if trainer is Trainer.dpo:
+        key, what = "policy.train_global_batch_size", "preference pairs"
+        batch = config["policy"]["train_global_batch_size"]
+    else:
+        grpo = config["grpo"]
+        if config["data"].get("use_multiple_dataloader"):
+            return []  # batches come from several datasets, each with its own size
+        key, what = "grpo.num_prompts_per_step", "prompts"
+        batch = grpo["num_prompts_per_step"]
+        if grpo.get("use_dynamic_sampling"):
+            key, batch = f"{key} x grpo.batch_multiplier", batch * grpo["batch_multiplier"]
+    if not isinstance(batch, int) or rows >= batch:
+        return []
+    return [
+        LaunchRejected(
+            "data.train.data_path",
+            f"{path} has {rows:,} {what}, fewer than one global batch ({key} = {batch:,}); "
+            "NeMo-RL drops the incomplete batch, so this run would train no step",
+            f"use at least {batch:,} rows, or lower {key} to {rows:,} or less",
+        )
+    ]

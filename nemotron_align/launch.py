@@ -298,8 +298,7 @@ def _preflight(
     ]
     if trainer is Trainer.grpo_nemo_gym:
         checks.append(lambda: gym_preflight.gym_run_problems(config, install.root))
-    else:
-        checks.append(lambda: check_data(config["data"]))
+    checks.append(lambda: check_data(config, trainer))
     problems: list[LaunchRejected] = []
     for check in checks:
         try:

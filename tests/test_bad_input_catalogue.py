@@ -10,6 +10,8 @@ import pytest
 from conftest import run_cli
 
 STAND_IN_GYM = Path(__file__).resolve().parent / "stand_in_gym"
+# Carries NeMo-RL v0.7.0's release marker (see its README).
+STAND_IN_NEMO_RL = Path(__file__).resolve().parent / "stand_in_nemo_rl"
 
 
 def _pairs(tmp_path: Path, *rows: str) -> list[str]:
@@ -97,6 +99,26 @@ CATALOGUE = {
     "Gym with max_val_samples set": (
         ["algo=grpo_gym", "data=tiny", "grpo.max_val_samples=16"],
         ["grpo.max_val_samples: is 16", "grpo.max_val_samples=null"],
+    ),
+    "train data smaller than one global batch": (
+        ["algo=rlvr", "data=tiny", "grpo.num_prompts_per_step=16"],
+        [
+            "data.train.data_path:",
+            "has 8 prompts, fewer than one global batch (grpo.num_prompts_per_step = 16)",
+            "lower grpo.num_prompts_per_step to 8 or less",
+        ],
+    ),
+    "required key of the target release missing": (
+        ["algo=rlvr", "data=tiny", "nemo_rl=v0.7.0", "+data_plane.enabled=false"],
+        ["data_plane.impl: NeMo-RL v0.7.0 requires this key once data_plane is present"],
+    ),
+    "config composed for another NeMo-RL release": (
+        ["algo=dpo", "data=tiny", "nemo_rl=v0.6.0", f"launch.nemo_rl_root={STAND_IN_NEMO_RL}"],
+        [
+            "nemo_rl: the config is composed for NeMo-RL v0.6.0, but",
+            "holds NeMo-RL v0.7.0",
+            "add nemo_rl=v0.7.0",
+        ],
     ),
     "GenRM rollouts not the group size": (
         [

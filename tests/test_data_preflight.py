@@ -45,6 +45,7 @@ def test_response_rows_follow_the_configured_keys(tmp_path: Path) -> None:
         "data=response_jsonl",
         f"data.train.data_path={rows}",
         f"data.validation.data_path={rows}",
+        "grpo.num_prompts_per_step=1",
         "launch.dry_run=true",
     ]
     wrong = run_cli([*base, f"hydra.run.dir={tmp_path / 'a'}"], cwd=tmp_path)

@@ -27,6 +27,8 @@ def _run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, rank: int) -> tuple[in
             "data=tiny",
             "cluster.num_nodes=2",
             "cluster.gpus_per_node=8",
+            # Data-parallel 2 over 16 GPUs, so the tiny global batch of 4 divides.
+            "policy.dtensor_cfg.tensor_parallel_size=8",
             "launch.ray=[/opt/nemo_rl_venv/bin/ray]",
             "launch.ray_port=6380",
         ],

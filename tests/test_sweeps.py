@@ -90,10 +90,17 @@ def test_ready_made_sweeps(tmp_path: Path) -> None:
 
 def test_paired_sweep_through_experiments(tmp_path: Path) -> None:
     sweep_dir = tmp_path / "pairs"
+    # Enough prompts for the largest pair's batch (64 prompts per step).
+    problems = tmp_path / "problems.jsonl"
+    problems.write_text(
+        "".join(f'{{"input": "{i} + 1?", "output": "{i + 1}"}}\n' for i in range(64))
+    )
     result = run_cli(
         [
             "sweep=grpo_rollouts_256",
-            "data=tiny",
+            "data=response_jsonl",
+            f"data.train.data_path={problems}",
+            f"data.validation.data_path={problems}",
             "launch.dry_run=true",
             f"hydra.sweep.dir={sweep_dir}",
         ],
