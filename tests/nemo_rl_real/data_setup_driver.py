@@ -16,8 +16,9 @@ each id to what NeMo-RL made of that config:
   `nemotron_align.gym_runner`) up to `setup()`, which runs for real until it builds the Ray
   cluster (v0.7.0 with Gym: until it asks Ray for its runtime context): `StatefulDataLoader` is
   recorded in the algorithm module, `RayVirtualCluster` and `ray` stop it there, so no Ray
-  starts. Reports every row as NeMo-RL processed it (tokenized by the
-  config's tokenizer) and the first batch of the train dataloader that `setup()` built.
+  starts. Reports every row as NeMo-RL processed it (tokenized by the config's tokenizer) and
+  the first batch of the train dataloader that `setup()` built.
+
 Each is {"result": ...} or, where that stage failed, {"error": <traceback>}; one failure does not
 stop the other stage or the other cases.
 """
@@ -218,20 +219,26 @@ def rlvr_data(container: dict[str, Any]) -> dict[str, Any]:
     return grpo_data_report(grpo, config, tokenizer, train, validation, environments)
 
 
+def nemo_gym_gate(grpo: ModuleType) -> Callable[[Any], bool]:
+    """NeMo-RL's should-use-Gym check: in grpo up to v0.7.0, in environments.nemo_gym after."""
+    gym_env = importlib.import_module("nemo_rl.environments.nemo_gym")
+    return getattr(gym_env, "should_use_nemo_gym", None) or grpo._should_use_nemo_gym
+
+
 def gym_data(container: dict[str, Any]) -> dict[str, Any]:
-    """nemotron_align.gym_runner's sequence: MasterConfig as its generation takes it, tokenizer,
-    generation and Gym config, NeMo-RL's Gym gate, setup_response_data without environments
-    (NemoGymDataset), validation sizes from the validation set, setup()."""
-    api = gym_runner.detect_api()
-    grpo = api.grpo
-    config = grpo.MasterConfig(**container) if api.setup_starts_gym else container
+    """nemotron_align.gym_runner's sequence (NeMo-RL's examples/nemo_gym/run_grpo_nemo_gym.py):
+    MasterConfig as its release takes it, tokenizer, generation and Gym config, NeMo-RL's Gym
+    gate, setup_response_data without environments (NemoGymDataset), the runner's validation
+    sizes from the validation set, setup()."""
+    grpo = importlib.import_module("nemo_rl.algorithms.grpo")
+    config = master_config(grpo, container)
     policy = field(config, "policy")
     tokenizer = get_tokenizer(policy["tokenizer"])
     policy["generation"] = configure_generation_config(policy["generation"], tokenizer)
     importlib.import_module("nemo_rl.environments.nemo_gym").setup_nemo_gym_config(
         config, tokenizer
     )
-    if not gym_runner.gym_gate(api)(config):
+    if not nemo_gym_gate(grpo)(config):
         raise AssertionError("NeMo-RL's should_use_nemo_gym gate refuses the config")
     train, validation = data_utils.setup_response_data(
         tokenizer, field(config, "data"), env_configs=None
