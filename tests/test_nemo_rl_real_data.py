@@ -7,9 +7,10 @@ runs NeMo-RL's own code on it:
 
 - its `load_config` and `MasterConfig` accept the file (Gym configs with the validation sizes the
   Gym runner fills in);
-- its own data setup (`setup_preference_data` / `setup_response_data`, NemoGymDataset for Gym)
-  loads every row and processes it with the tiny tokenizer, and the train dataloader that its real
-  `setup()` builds yields one full global batch (DPO: pairs, GRPO: prompts).
+- its own data setup (`setup_preference_data` / `setup_response_data`; for Gym, NemoGymDataset
+  as our Gym runner's own GymDriver calls it) loads every row and processes it with the tiny
+  tokenizer, and the train dataloader that its real `setup()` builds (run until it first needs
+  Ray, so no Ray starts) yields one full global batch (DPO: pairs, GRPO: prompts).
 """
 
 from __future__ import annotations

@@ -12,8 +12,8 @@ each id to what NeMo-RL made of that config:
   v0.7.0, `TypeAdapter(MasterConfig)` for v0.6.0's TypedDict). Gym configs first get
   `grpo.max_val_samples` / `val_batch_size` from the validation set, as the Gym runner hands them
   to NeMo-RL.
-- "data": the call sequence of `examples/run_dpo.py` / `examples/run_grpo.py` (Gym: of
-  `nemotron_align.gym_runner`) up to `setup()`, which runs for real until it builds the Ray
+- "data": the call sequence of `examples/run_dpo.py` / `examples/run_grpo.py` (Gym:
+  `nemotron_align.gym_runner`'s own) up to `setup()`, which runs for real until it builds the Ray
   cluster (v0.7.0 with Gym: until it asks Ray for its runtime context): `StatefulDataLoader` is
   recorded in the algorithm module, `RayVirtualCluster` and `ray` stop it there, so no Ray
   starts. Reports every row as NeMo-RL processed it (tokenized by the config's tokenizer) and
@@ -216,50 +216,61 @@ def rlvr_data(container: dict[str, Any]) -> dict[str, Any]:
         train, validation, _, _ = data_utils.setup_response_data(
             tokenizer, field(config, "data"), field(config, "env")
         )
-    return grpo_data_report(grpo, config, tokenizer, train, validation, environments)
+    return grpo_data_report(
+        grpo,
+        lambda: grpo.setup(config, tokenizer, train, validation),
+        train,
+        validation,
+        environments,
+    )
 
 
-def nemo_gym_gate(grpo: ModuleType) -> Callable[[Any], bool]:
-    """NeMo-RL's should-use-Gym check: in grpo up to v0.7.0, in environments.nemo_gym after."""
-    gym_env = importlib.import_module("nemo_rl.environments.nemo_gym")
-    return getattr(gym_env, "should_use_nemo_gym", None) or grpo._should_use_nemo_gym
+class SetupCalled(Exception):
+    """Raised where the Gym runner calls NeMo-RL's setup(): the call is kept to run here."""
+
+    def __init__(self, call: gym_runner.Call) -> None:
+        super().__init__(call.name)
+        self.call = call
+
+
+def runner_invoke(call: gym_runner.Call) -> Any:
+    """The Gym runner's calls into NeMo-RL run as they are, but for init_ray (no Ray here) and
+    setup(), which stops the runner and is handed back."""
+    if call.name == "init_ray":
+        return None
+    if call.name == "setup":
+        raise SetupCalled(call)
+    return gym_runner.call_now(call)
 
 
 def gym_data(container: dict[str, Any]) -> dict[str, Any]:
-    """nemotron_align.gym_runner's sequence (NeMo-RL's examples/nemo_gym/run_grpo_nemo_gym.py):
-    MasterConfig as its release takes it, tokenizer, generation and Gym config, NeMo-RL's Gym
-    gate, setup_response_data without environments (NemoGymDataset), the runner's validation
-    sizes from the validation set, setup()."""
-    grpo = importlib.import_module("nemo_rl.algorithms.grpo")
-    config = master_config(grpo, container)
-    policy = field(config, "policy")
-    tokenizer = get_tokenizer(policy["tokenizer"])
-    policy["generation"] = configure_generation_config(policy["generation"], tokenizer)
-    importlib.import_module("nemo_rl.environments.nemo_gym").setup_nemo_gym_config(
-        config, tokenizer
+    """nemotron_align.gym_runner's own GymDriver on the config, every NeMo-RL call it makes
+    real (MasterConfig, tokenizer, generation and Gym config, the Gym gate, setup_response_data
+    with NemoGymDataset, its validation sizes) up to its setup() call. (Its Gym config inlining
+    before that needs Gym's files, absent here; our rows are in Gym's shape already.)"""
+    api = gym_runner.detect_api()
+    driver = gym_runner.GymDriver(api, runner_invoke)
+    setup_call = None
+    try:
+        driver.run(container)
+    except SetupCalled as called:
+        setup_call = called.call
+    if setup_call is None:
+        raise AssertionError("the Gym runner never called setup()")
+    train, validation = setup_call.args[2:4]  # (config, tokenizer, train, validation)
+    return grpo_data_report(
+        api.nemo_rl.grpo, lambda: gym_runner.call_now(setup_call), train, validation, []
     )
-    if not nemo_gym_gate(grpo)(config):
-        raise AssertionError("NeMo-RL's should_use_nemo_gym gate refuses the config")
-    train, validation = data_utils.setup_response_data(
-        tokenizer, field(config, "data"), env_configs=None
-    )
-    gym_runner.apply_validation_size(
-        gym_runner.section(config, "grpo"), None if validation is None else len(validation)
-    )
-    return grpo_data_report(grpo, config, tokenizer, train, validation, [])
 
 
 def grpo_data_report(
     grpo: ModuleType,
-    config: Any,
-    tokenizer: Any,
+    run_setup: Callable[[], Any],
     train: Any,
     validation: Any,
     environments: list[dict[str, Any]],
 ) -> dict[str, Any]:
-    loader = train_dataloader_of_setup(
-        grpo, lambda: grpo.setup(config, tokenizer, train, validation), train
-    )
+    loader = train_dataloader_of_setup(grpo, run_setup, train)
     batch = next(iter(loader), None)
     return {
         "train_rows": response_rows(train),
