@@ -249,7 +249,11 @@ COMMON_START = [
     [
         ("v0.6", ["create_env", "health_check", "grpo_train"], "grpo._should_use_nemo_gym"),
         ("v0.7", ["grpo_train"], "grpo._should_use_nemo_gym"),
-        ("main", ["grpo_train"], "environments.nemo_gym.should_use_nemo_gym"),
+        (
+            "main",
+            ["grpo_train", "shutdown_environments", "shutdown_generation"],
+            "environments.nemo_gym.should_use_nemo_gym",
+        ),
     ],
 )
 def test_runner_follows_each_api_generation(
@@ -262,8 +266,9 @@ def test_runner_follows_each_api_generation(
     assert [c["call"] for c in calls] == COMMON_START + after_setup
     assert next(c for c in calls if c["call"] == "gate")["where"] == gate
     setup = next(c for c in calls if c["call"] == "setup")
-    assert (setup["train_len"], setup["val_len"]) == (4, 2)
-    assert calls[-1]["task_to_env"] == ["nemo_gym"]
+    assert (setup["train_len"], setup["val_len"], setup["max_val_samples"]) == (8, 2, 2)
+    train = next(c for c in calls if c["call"] == "grpo_train")
+    assert train["task_to_env"] == ["nemo_gym"]
 
 
 def test_runner_hands_nemo_rl_normalized_rows(tmp_path: Path) -> None:
@@ -285,14 +290,15 @@ def test_runner_hands_nemo_rl_normalized_rows(tmp_path: Path) -> None:
     assert first["responses_create_params"]["input"][0]["content"] == "0+1?"
 
 
-@pytest.mark.parametrize("api", ["v0.6", "v0.7"])
+@pytest.mark.parametrize("api", ["v0.6", "v0.7", "main"])
 def test_runner_async_and_trajectory_collection(api: str, tmp_path: Path) -> None:
+    shutdown = ["shutdown_environments", "shutdown_generation"] if api == "main" else []
     config = _write_run(tmp_path, "grpo_gym", "grpo.async_grpo.enabled=true")
     assert _run_runner(config, tmp_path, api).returncode == 0
     (calls,) = _calls(tmp_path)
-    final = calls[-1]
-    assert final["call"] == "async_grpo_train"
-    assert ("teacher_worker_groups" in final["kwargs"]) == (api == "v0.7")
+    train = calls[-1 - len(shutdown)]
+    assert [c["call"] for c in calls[-1 - len(shutdown) :]] == ["async_grpo_train", *shutdown]
+    assert ("teacher_worker_groups" in train["kwargs"]) == (api != "v0.6")
 
     collect_dir = tmp_path / "collect"
     collect_dir.mkdir()
@@ -301,13 +307,26 @@ def test_runner_async_and_trajectory_collection(api: str, tmp_path: Path) -> Non
     assert result.returncode == 0, result.stderr
     (calls,) = _calls(collect_dir)
     names = [c["call"] for c in calls]
-    assert names[-4:] == [
+    assert names[-4 - len(shutdown) :] == [
         "refit_policy_generation",
         "run_async_nemo_gym_rollout",
         "log_jsonl",
         "finish_generation",
+        *shutdown,
     ]
     assert "grpo_train" not in names and "async_grpo_train" not in names
+
+
+def test_config_the_master_config_rejects_is_a_clear_error(tmp_path: Path) -> None:
+    config = _write_run(tmp_path, "grpo_gym")
+    raw = yaml.safe_load(config.read_text())
+    del raw["loss_fn"]
+    config.write_text(yaml.safe_dump(raw))
+    result = _run_runner(config, tmp_path, "main")
+    assert result.returncode == 2, result.stderr
+    assert "error: nemo_rl: NeMo-RL 0.6.0's MasterConfig rejects the config" in result.stderr
+    assert "loss_fn" in result.stderr and "fix: " in result.stderr
+    assert "Traceback" not in result.stderr
 
 
 def test_runner_without_nemo_rl_says_where_to_run(tmp_path: Path) -> None:

@@ -4,7 +4,6 @@ script that makes the snapshots."""
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 import textwrap
@@ -14,6 +13,7 @@ from typing import Any
 
 import pytest
 from conftest import ALGOS, compose_config, run_cli
+from nemo_rl_real_support import real_tree, run_in_venv
 
 from nemotron_align import nemo_rl_keys
 from nemotron_align.errors import LaunchRejected
@@ -692,21 +692,11 @@ def test_the_bundled_dpo_config_has_no_problem_on_any_release(release: str, tmp_
     assert problems(rendered("dpo", tmp_path), release, "dpo")[0] == []
 
 
-def _real_tree(release: str) -> Path:
-    trees = os.environ.get("NEMO_RL_TREES", "").split()
-    if not trees:
-        pytest.skip("NEMO_RL_TREES (NeMo-RL source trees, named by release) is unset")
-    for tree in map(Path, trees):
-        if tree.name == release:
-            return tree
-    pytest.skip(f"NEMO_RL_TREES has no tree named {release}")
-
-
 @pytest.mark.nemo_rl_real
 @pytest.mark.parametrize("release", RELEASES)
 def test_committed_snapshot_is_what_the_generator_makes(release: str, tmp_path: Path) -> None:
     out = tmp_path / f"{release}.txt"
-    _generate(_real_tree(release), release, out)
+    _generate(real_tree(release), release, out)
     assert out.read_text() == (SNAPSHOT_DIR / f"{release}.txt").read_text()
 
 
@@ -725,21 +715,9 @@ ALSO_REQUIRED = {
 }
 
 
-def _upstream_example(release: str, trainer: str) -> dict[str, Any]:
+def _upstream_example(release: str, trainer: str, scratch: Path) -> dict[str, Any]:
     """The example config of the release, as NeMo-RL's own load_config reads it."""
-    tree = _real_tree(release)
-    python = os.environ.get("NEMO_RL_VENV_PYTHON")
-    if not python:
-        pytest.skip("NEMO_RL_VENV_PYTHON (a Python that imports NeMo-RL's trees) is unset")
-    result = subprocess.run(
-        [python, "-c", LOAD_EXAMPLE, EXAMPLES[trainer]],
-        cwd=tree,
-        env={**os.environ, "PYTHONPATH": str(tree)},
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
+    result = run_in_venv(real_tree(release), ["-c", LOAD_EXAMPLE, EXAMPLES[trainer]], scratch)
     assert result.returncode == 0, result.stderr[-2000:]
     return json.loads(result.stdout)
 
@@ -748,9 +726,9 @@ def _upstream_example(release: str, trainer: str) -> dict[str, Any]:
 @pytest.mark.parametrize("trainer", TRAINERS)
 @pytest.mark.parametrize("release", RELEASES)
 def test_upstream_example_passes_and_a_removed_required_key_is_reported(
-    release: str, trainer: str
+    release: str, trainer: str, tmp_path: Path
 ) -> None:
-    config = _upstream_example(release, trainer)
+    config = _upstream_example(release, trainer, tmp_path)
     errors, _ = problems(config, release, trainer)
     assert [e.render() for e in errors] == []
 

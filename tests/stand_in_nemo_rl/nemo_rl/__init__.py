@@ -2,8 +2,9 @@
 
 `STAND_IN_NEMO_RL_API` picks the API generation it imitates: `v0.6` (MasterConfig a TypedDict,
 setup() returns 10 values, the caller starts the Gym actor), `v0.7` (pydantic MasterConfig,
-setup() returns 13 values and starts the actor) or `main` (as v0.7, with the Gym gate moved to
-nemo_rl.environments.nemo_gym). Every call is appended to `CALLS` and, when
+setup() returns 13 values and starts the actor) or `main` (as v0.7, with a pydantic grpo section,
+the Gym gate in nemo_rl.environments.nemo_gym, the streaming rollout behind a sync wrapper, and
+shutdown_environments / generation shutdown). Every call is appended to `CALLS` and, when
 `STAND_IN_CALLS` names a folder, written there as <pid>.json.
 """
 

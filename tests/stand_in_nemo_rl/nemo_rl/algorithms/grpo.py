@@ -30,12 +30,25 @@ if API == "v0.6":
 else:
     from pydantic import BaseModel
 
+    class AsyncGRPOConfig(BaseModel, extra="allow"):
+        enabled: bool = False
+        max_trajectory_age_steps: int = 1
+
+    class GRPOConfig(BaseModel, extra="allow"):
+        """main: the grpo section is a model (attribute access only); v0.7.0: a dict."""
+
+        max_val_samples: int | None = 256
+        val_batch_size: int | None = 256
+        async_grpo: AsyncGRPOConfig | None = None
+
+    GrpoSection = GRPOConfig if API == "main" else dict
+
     class MasterConfig(BaseModel, extra="allow"):  # type: ignore[no-redef]
         policy: dict
         loss_fn: dict
         env: dict
         data: dict
-        grpo: dict
+        grpo: GrpoSection
         logger: dict
         cluster: dict
         checkpointing: dict
@@ -61,13 +74,25 @@ class _Generation:
     def finish_generation(self) -> None:
         record("finish_generation")
 
+    def shutdown(self) -> None:
+        record("shutdown_generation")
 
-def setup(config: Any, tokenizer: Any, train: Any, val: Any) -> tuple:
+
+def setup(config: Any, tokenizer: Any, train: Any, val: Any, processor: Any = None) -> tuple:
     _check_config_type(config)
+    if API == "main" and not isinstance(config.grpo, GRPOConfig):
+        raise StandInError(f"grpo section is {type(config.grpo).__name__}, main has GRPOConfig")
     env = config["env"] if isinstance(config, dict) else config.env
     if "is_trajectory_collection" in env["nemo_gym"]:
         raise StandInError("is_trajectory_collection must be popped before setup()")
-    record("setup", train_len=len(train), val_len=None if val is None else len(val))
+    grpo = config["grpo"] if isinstance(config, dict) else config.grpo
+    max_val = grpo.max_val_samples if API == "main" else grpo["max_val_samples"]
+    record(
+        "setup",
+        train_len=len(train),
+        val_len=None if val is None else len(val),
+        max_val_samples=max_val,
+    )
     gen = _Generation()
     common = ("policy", gen)
     tail = (
@@ -92,7 +117,7 @@ class _Logger:
         record("log_jsonl", name=name, rows=rows)
 
 
-def grpo_train(*args: Any) -> None:
+def grpo_train(*args: Any, processor: Any = None) -> None:
     if len(args) != 12:
         raise StandInError(f"grpo_train takes 12 positional arguments, got {len(args)}")
     record("grpo_train", task_to_env=sorted(args[6]))
@@ -100,6 +125,12 @@ def grpo_train(*args: Any) -> None:
 
 def async_grpo_train(**kwargs: Any) -> None:
     record("async_grpo_train", kwargs=sorted(kwargs))
+
+
+if API == "main":
+
+    def shutdown_environments(task_to_env: dict, val_task_to_env: dict | None) -> None:
+        record("shutdown_environments", task_to_env=sorted(task_to_env))
 
 
 def refit_policy_generation(policy: Any, generation: Any, colocated: bool) -> None:
