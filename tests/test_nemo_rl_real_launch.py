@@ -56,9 +56,6 @@ CASE_TIMEOUT_S = 240
 # Ray's longest socket path is about 70 chars below its temp dir; AF_UNIX allows 107.
 MAX_SCRATCH_CHARS = 30
 PLACEMENT_REFUSED = "Not enough GPUs available"
-# The Gym runner on this branch still indexes NeMo-RL's grpo section like a dict; main made it
-# a pydantic GRPOConfig. Fixed by the Gym runner's own branch (another engineer's).
-KNOWN_GYM_RUNNER_ON_MAIN = "'GRPOConfig' object does not support item assignment"
 
 
 @dataclass
@@ -197,8 +194,6 @@ def test_launcher_starts_real_nemo_rl_up_to_gpu_placement(
     )
     assert outcome.survivors == [], f"processes of this case survived: {outcome.survivors}"
 
-    if algo in GYM_ALGOS and release == "main" and KNOWN_GYM_RUNNER_ON_MAIN in outcome.output:
-        pytest.xfail(f"Gym runner not yet on NeMo-RL main's API: {KNOWN_GYM_RUNNER_ON_MAIN}")
     output = outcome.output
     before_placement = output[: output.find(PLACEMENT_REFUSED)]
     assert "Traceback" not in before_placement, outcome.tail()
