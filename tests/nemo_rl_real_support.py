@@ -16,12 +16,46 @@ from pathlib import Path
 import pytest
 
 from nemotron_align.nemo_rl_install import detect_release
+from nemotron_align.resolvers import TINY_DATA_DIR
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 VENV_SIDE = Path(__file__).resolve().parent / "nemo_rl_real"
 UNSET = (
     "NEMO_RL_TREES and NEMO_RL_VENV_PYTHON (real NeMo-RL trees, a Python importing them) are unset"
 )
+
+
+# Each algo runs on `tiny` and on its local-file data option pointed at the bundled tiny files.
+LOCAL_FILE_DATA = {
+    "dpo": "preference_jsonl",
+    "rlvr": "response_jsonl",
+    "grpo_gym": "nemo_gym_jsonl",
+    "rlhf": "nemo_gym_jsonl",
+}
+# The key that sizes one train batch: preference pairs for DPO, prompts for GRPO.
+GLOBAL_BATCH = {
+    "dpo": "policy.train_global_batch_size",
+    "rlvr": "grpo.num_prompts_per_step",
+    "grpo_gym": "grpo.num_prompts_per_step",
+    "rlhf": "grpo.num_prompts_per_step",
+}
+
+
+def jsonl_row_count(path: Path) -> int:
+    return sum(1 for line in path.read_text().splitlines() if line.strip())
+
+
+def data_overrides(algo: str, data: str) -> list[str]:
+    """`data=<option>`; for a local-file option, the tiny files and a batch they fill."""
+    if data == "tiny":
+        return ["data=tiny"]
+    train = TINY_DATA_DIR / f"{algo}_train.jsonl"
+    return [
+        f"data={data}",
+        f"data.train.data_path={train}",
+        f"data.validation.data_path={TINY_DATA_DIR / f'{algo}_validation.jsonl'}",
+        f"{GLOBAL_BATCH[algo]}={jsonl_row_count(train)}",
+    ]
 
 
 def venv_python() -> str:

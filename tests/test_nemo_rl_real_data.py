@@ -23,28 +23,21 @@ from typing import Any
 
 import pytest
 from conftest import ALGOS, compose_config
-from nemo_rl_real_support import VENV_SIDE, real_tree, run_in_venv
+from nemo_rl_real_support import (
+    GLOBAL_BATCH,
+    LOCAL_FILE_DATA,
+    VENV_SIDE,
+    data_overrides,
+    real_tree,
+    run_in_venv,
+)
 
+from nemotron_align.nemo_rl_install import RELEASES
 from nemotron_align.render import NEMO_RL_YAML, dump_yaml, to_nemo_rl_dict
-from nemotron_align.resolvers import TINY_DATA_DIR
 
 pytestmark = pytest.mark.nemo_rl_real
 
-RELEASES = ("v0.6.0", "v0.7.0", "main")
 GYM_ALGOS = ("grpo_gym", "rlhf")
-LOCAL_FILE_DATA = {
-    "dpo": "preference_jsonl",
-    "rlvr": "response_jsonl",
-    "grpo_gym": "nemo_gym_jsonl",
-    "rlhf": "nemo_gym_jsonl",
-}
-# The key that sizes one train batch: preference pairs for DPO, prompts for GRPO.
-GLOBAL_BATCH = {
-    "dpo": "policy.train_global_batch_size",
-    "rlvr": "grpo.num_prompts_per_step",
-    "grpo_gym": "grpo.num_prompts_per_step",
-    "rlhf": "grpo.num_prompts_per_step",
-}
 DRIVER = VENV_SIDE / "data_setup_driver.py"
 DRIVER_TIMEOUT_S = 900
 
@@ -84,22 +77,13 @@ def split_rows(config: dict[str, Any], split: str) -> list[Any]:
 
 
 def overrides(case: Case, release: str, tokenizer: Path) -> list[str]:
-    common = [
+    return [
         f"algo={case.algo}",
-        f"data={case.data}",
+        *data_overrides(case.algo, case.data),
         f"nemo_rl={release}",
         f"policy.tokenizer.name={tokenizer}",
         # The logger's GPU monitor needs a running Ray; data setup needs none.
         "logger.monitor_gpus=false",
-    ]
-    if case.data == "tiny":
-        return common
-    train = TINY_DATA_DIR / f"{case.algo}_train.jsonl"
-    return [
-        *common,
-        f"data.train.data_path={train}",
-        f"data.validation.data_path={TINY_DATA_DIR / f'{case.algo}_validation.jsonl'}",
-        f"{GLOBAL_BATCH[case.algo]}={len(jsonl_rows(train))}",
     ]
 
 

@@ -1,6 +1,7 @@
 """The launcher itself starts the real NeMo-RL (marker nemo_rl_real), no dry run.
 
-For each release (v0.6.0, v0.7.0, main) and algo on `data=tiny`, this repo's interpreter runs
+For each release (v0.6.0, v0.7.0, main), algo and data option (`tiny`, and the algo's local-file
+option on the tiny files), this repo's interpreter runs
 `python -m nemotron_align ... launch.mode=subprocess` with `launch.python` the NeMo-RL venv; the
 launcher starts NeMo-RL's own `examples/run_dpo.py` / `examples/run_grpo.py` (the Gym algos: our
 `python -m nemotron_align.gym_runner`) with the tree as working directory. On a machine without
@@ -36,7 +37,15 @@ from pathlib import Path
 import pytest
 import yaml
 from conftest import ALGOS
-from nemo_rl_real_support import REPO_ROOT, real_tree, venv_env, venv_python
+from nemo_rl_real_support import (
+    LOCAL_FILE_DATA,
+    REPO_ROOT,
+    data_overrides,
+    jsonl_row_count,
+    real_tree,
+    venv_env,
+    venv_python,
+)
 from scoped_ray import MARKER_VAR, marked_pids, stop
 
 from nemotron_align.nemo_rl_install import RELEASES
@@ -82,13 +91,13 @@ def ray_scratch() -> Iterator[Path]:
     shutil.rmtree(scratch)
 
 
-def launcher_argv(algo: str, tree: Path, model: Path, run_dir: Path) -> list[str]:
+def launcher_argv(algo: str, data: str, tree: Path, model: Path, run_dir: Path) -> list[str]:
     return [
         sys.executable,
         "-m",
         "nemotron_align",
         f"algo={algo}",
-        "data=tiny",
+        *data_overrides(algo, data),
         f"launch.nemo_rl_root={tree}",
         f"launch.python=[{venv_python()}]",
         "launch.mode=subprocess",
@@ -142,14 +151,10 @@ def run_launcher(argv: list[str], env: dict[str, str], cwd: Path, marker: str) -
     return LaunchOutcome(launcher.returncode, output, seconds, left_running, survivors)
 
 
-def row_count(path: str) -> int:
-    return sum(1 for line in Path(path).read_text().splitlines() if line.strip())
-
-
 def expected_progress(config: dict, gym: bool) -> list[str]:
     """NeMo-RL's own lines up to GPU placement, in the order it prints them."""
-    train_rows = row_count(config["data"]["train"]["data_path"])
-    val_rows = row_count(config["data"]["validation"]["data_path"])
+    train_rows = jsonl_row_count(Path(config["data"]["train"]["data_path"]))
+    val_rows = jsonl_row_count(Path(config["data"]["validation"]["data_path"]))
     read_config = [] if gym else ["Loaded configuration from: ", "Final config:"]
     return [
         *read_config,
@@ -170,11 +175,15 @@ def assert_in_order(output: str, lines: list[str]) -> None:
         position = found + len(line)
 
 
-@pytest.mark.parametrize("algo", ALGOS)
+@pytest.mark.parametrize(
+    ("algo", "data"),
+    [(algo, data) for algo in ALGOS for data in ("tiny", LOCAL_FILE_DATA[algo])],
+)
 @pytest.mark.parametrize("release", RELEASES)
 def test_launcher_starts_real_nemo_rl_up_to_gpu_placement(
     release: str,
     algo: str,
+    data: str,
     tiny_tokenizer: Path,
     ray_scratch: Path,
     tmp_path: Path,
@@ -183,13 +192,13 @@ def test_launcher_starts_real_nemo_rl_up_to_gpu_placement(
     run_dir = tmp_path / "run"
     marker = f"nrl-launch-{uuid.uuid4().hex}"
     outcome = run_launcher(
-        launcher_argv(algo, tree, tiny_tokenizer, run_dir),
+        launcher_argv(algo, data, tree, tiny_tokenizer, run_dir),
         launcher_env(tree, ray_scratch, marker),
         tmp_path,
         marker,
     )
     print(
-        f"{release} {algo}: {outcome.seconds:.1f} s, exit {outcome.exit_code}, "
+        f"{release} {algo} {data}: {outcome.seconds:.1f} s, exit {outcome.exit_code}, "
         f"{len(outcome.left_running)} process(es) of the case left running after it"
     )
     assert outcome.survivors == [], f"processes of this case survived: {outcome.survivors}"
