@@ -121,13 +121,26 @@ def gym_parser_problems(nemo_gym: dict[str, Any], nemo_rl_root: Path) -> list[La
 
 
 def gym_problems(
-    config: dict[str, Any], roots: list[Path], cwd: Path
+    config: dict[str, Any], roots: list[Path], cwd: Path, at_start: bool = False
 ) -> tuple[gym_config.GymConfig, list[LaunchRejected]]:
     """Every problem found; Gym configs are checked in full only where Gym's files can be found.
-    `cwd` is the run's working directory (the NeMo-RL root)."""
+    `cwd` is the run's working directory (the NeMo-RL root). Before a launch (a login node, a
+    laptop) Gym's files may be missing; `at_start` (the run itself) they must be there."""
     grpo, data = config["grpo"], config["data"]
     nemo_gym = config["env"]["nemo_gym"]
     problems = check_validation_rules(grpo) + check_async_rules(grpo, data)
+    if at_start and not gym_config.has_gym_install(roots):
+        looked = ", ".join(str(r) for r in roots)
+        problems.append(
+            LaunchRejected(
+                "env.nemo_gym.config_paths",
+                f"NeMo-Gym's server configs are not found (looked under {looked}): the run "
+                "cannot start its Gym servers",
+                "run inside the NeMo-RL container (3rdparty/Gym-workspace/Gym), install nemo-gym "
+                "into NeMo-RL's environment, or point NEMO_GYM_EXTRA_ROOTS at a Gym checkout",
+            )
+        )
+        return gym_config.materialize({}, [], inline_only=True), problems
     if gym_config.has_gym_install(roots):
         gym = gym_config.materialize(nemo_gym, roots)
         problems += gym_config.check(gym, grpo)

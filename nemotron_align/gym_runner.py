@@ -245,7 +245,7 @@ def async_settings(grpo: Any) -> Any | None:
 def prepare_config(config: dict[str, Any], nemo_rl_root: Path, run_dir: Path) -> dict[str, Any]:
     """Checks, Gym config inlined (one implementation per server), data in Gym's shape."""
     gym, problems = gym_preflight.gym_problems(
-        config, gym_config.gym_roots(nemo_rl_root), nemo_rl_root
+        config, gym_config.gym_roots(nemo_rl_root), nemo_rl_root, at_start=True
     )
     if problems:
         raise LaunchRejectedMany(problems)

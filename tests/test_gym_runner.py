@@ -431,6 +431,14 @@ def test_dry_run_without_gym_checks_what_it_can(tmp_path: Path) -> None:
     assert [p.where for p in found] == ["grpo.max_val_samples"]
 
 
+def test_the_run_itself_needs_gyms_files(tmp_path: Path) -> None:
+    """A laptop dry run may lack Gym's files; the run itself must not start without them."""
+    config = rendered("grpo_gym", tmp_path)
+    _, found = gym_preflight.gym_problems(config, [tmp_path / "no-gym"], tmp_path, at_start=True)
+    assert [p.where for p in found] == ["env.nemo_gym.config_paths"]
+    assert "NEMO_GYM_EXTRA_ROOTS" in found[0].fix
+
+
 def test_rejection_type() -> None:
     assert issubclass(gym_runner.NemoRLMissing, LaunchRejected)
 

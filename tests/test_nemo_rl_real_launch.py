@@ -51,6 +51,7 @@ from scoped_ray import MARKER_VAR, marked_pids, stop
 from nemotron_align.nemo_rl_install import RELEASES
 
 pytestmark = pytest.mark.nemo_rl_real
+STAND_IN_GYM = REPO_ROOT / "tests" / "stand_in_gym"
 
 GYM_ALGOS = {"grpo_gym", "rlhf"}
 # What the launcher runs in the NeMo-RL venv, per algo.
@@ -112,7 +113,15 @@ def launcher_argv(algo: str, data: str, tree: Path, model: Path, run_dir: Path) 
 def launcher_env(tree: Path, scratch: Path, marker: str) -> dict[str, str]:
     env = venv_env(tree, scratch)
     del env["PYTHONPATH"]
-    env.update({"NRL_VIRTUAL_CLUSTER_MAX_RETRIES": "1", MARKER_VAR: marker})
+    env.update(
+        {
+            "NRL_VIRTUAL_CLUSTER_MAX_RETRIES": "1",
+            MARKER_VAR: marker,
+            # NeMo-Gym's server configs, which the container has in 3rdparty/Gym-workspace/Gym:
+            # nemo-gym cannot be installed in this Python 3.11 venv (see the stand-in's README).
+            "NEMO_GYM_EXTRA_ROOTS": str(STAND_IN_GYM),
+        }
+    )
     return env
 
 
