@@ -29,10 +29,10 @@ KINDS = {
 
 
 def check_data(config: dict[str, Any], trainer: Trainer) -> None:
-    data = config["data"]
+    splits = split_settings(config["data"])
     problems: list[LaunchRejected] = []
     train_rows: int | None = None
-    for split, settings in split_settings(data).items():
+    for split, settings in splits.items():
         key = f"data.{split}"
         name, path = settings.get("dataset_name"), settings.get("data_path")
         if name not in KINDS or not path:
@@ -66,7 +66,7 @@ def check_data(config: dict[str, Any], trainer: Trainer) -> None:
                     path, f"{more:,} more errors not shown", "fix the ones above, then check again"
                 )
             )
-    train = split_settings(data).get("train", {})
+    train = splits.get("train", {})
     if train.get("dataset_name") == GYM_DATASET and Path(train.get("data_path") or "").is_file():
         train_rows = _count_lines(Path(train["data_path"]))
     if train_rows is not None:

@@ -285,15 +285,14 @@ def _preflight(
     install: NemoRLInstall,
 ) -> None:
     """Every check before launch; all problems are gathered, then refused (strict) or shown."""
+    handed = _as_handed_to_nemo_rl(config, trainer)
     checks = [
         lambda: _release_problems(settings, install),
         lambda: check_semantics(config, trainer, settings.env),
         lambda: (
-            schema_problems(_as_handed_to_nemo_rl(config, trainer), trainer)
+            schema_problems(handed, trainer)
             if nemo_rl_importable()
-            else _key_problems(
-                _as_handed_to_nemo_rl(config, trainer), trainer, settings.nemo_rl_release
-            )
+            else _key_problems(handed, trainer, settings.nemo_rl_release)
         ),
     ]
     if trainer is Trainer.grpo_nemo_gym:
