@@ -21,13 +21,9 @@ from nemotron_align.nemo_rl_keys import (
     RELEASES,
     SNAPSHOT_DIR,
     TRAINERS,
-    check,
-    known_releases,
-    pick_release,
     problems,
     rename_candidates,
     renames,
-    unknown_keys,
 )
 from nemotron_align.render import to_nemo_rl_dict
 
@@ -39,16 +35,28 @@ def rendered(algo: str, tmp_path: Path) -> dict[str, Any]:
     return to_nemo_rl_dict(compose_config([f"algo={algo}", "data=tiny"], tmp_path))
 
 
+def trainer_of(algo: str) -> str:
+    return "dpo" if algo == "dpo" else "grpo"
+
+
+def ignored_keys(config: dict[str, Any], release: str, trainer: str) -> list[str]:
+    """Paths `problems` reports as keys the release would ignore: errors (no release knows them)
+    and warnings (another release or trainer does)."""
+    errors, warnings = problems(config, release, trainer)
+    unknown = [e.where for e in errors if "has no such key" in e.problem]
+    return unknown + [warning.split(":", 1)[0] for warning in warnings]
+
+
 @pytest.mark.parametrize("algo", ALGOS)
 def test_bundled_configs_have_no_key_v070_does_not_know(algo: str, tmp_path: Path) -> None:
-    assert unknown_keys(rendered(algo, tmp_path), "v0.7.0") == []
+    assert ignored_keys(rendered(algo, tmp_path), "v0.7.0", trainer_of(algo)) == []
 
 
 def test_typo_is_reported_with_the_key_meant(tmp_path: Path) -> None:
     config = rendered("dpo", tmp_path)
     config["dpo"]["refrence_policy_kl_penalty"] = 0.1
 
-    [problem] = check(config, "v0.7.0")
+    [problem], _ = problems(config, "v0.7.0", "dpo")
     assert problem.where == "dpo.refrence_policy_kl_penalty"
     assert problem.problem == "NeMo-RL v0.7.0 has no such key (it would ignore it silently)"
     assert problem.fix == "did you mean dpo.reference_policy_kl_penalty?"
@@ -57,19 +65,23 @@ def test_typo_is_reported_with_the_key_meant(tmp_path: Path) -> None:
 def test_key_new_in_v070_is_reported_for_v060(tmp_path: Path) -> None:
     config = rendered("rlvr", tmp_path)
     config["data_plane"] = {"enabled": False, "impl": "transfer_queue"}
-    problems = {p.where: p for p in check(config, "v0.6.0")}
+    errors, warnings = problems(config, "v0.6.0", "grpo")
 
-    for key in ("cluster.segment_size", "data_plane"):
-        assert "NeMo-RL v0.6.0 has no such key" in problems[key].problem
-    # A section the release lacks is one problem, not one per key inside it.
-    assert not [key for key in problems if key.startswith("data_plane.")]
+    new_in_v070 = ("cluster.segment_size", "data_plane")
+    assert not [e for e in errors if e.where.startswith(new_in_v070)]
+    reported = {w.split(":", 1)[0]: w for w in warnings if w.startswith(new_in_v070)}
+    # A section the release lacks is one warning, not one per key inside it.
+    assert list(reported) == list(new_in_v070)
+    for warning in reported.values():
+        assert "NeMo-RL v0.6.0 (grpo) does not know this key and will ignore it" in warning
+        assert "v0.7.0 grpo" in warning
 
 
 def test_unknown_key_without_a_close_sibling_gets_a_plain_fix(tmp_path: Path) -> None:
     config = rendered("dpo", tmp_path)
     config["cluster"]["zzz"] = 1
 
-    [problem] = check(config, "v0.7.0")
+    [problem], _ = problems(config, "v0.7.0", "dpo")
     assert problem.where == "cluster.zzz"
     assert "did you mean" not in problem.fix and "v0.7.0" in problem.fix
 
@@ -83,9 +95,9 @@ def test_open_paths_accept_any_sub_key(tmp_path: Path) -> None:
     policy["hf_config_overrides"] = {"rope_scaling": {"type": "yarn"}}
     config["env"]["my_env"] = {"anything": 1}
 
-    for release in known_releases():
-        assert not [k for k in unknown_keys(config, release) if "vllm_kwargs" in k]
-    assert unknown_keys(config, "v0.7.0") == []
+    for release in RELEASES:
+        assert not [k for k in ignored_keys(config, release, "grpo") if "vllm_kwargs" in k]
+    assert problems(config, "v0.7.0", "grpo") == ([], [])
 
 
 def test_list_elements_are_checked_against_the_element_keys(tmp_path: Path) -> None:
@@ -96,7 +108,7 @@ def test_list_elements_are_checked_against_the_element_keys(tmp_path: Path) -> N
         {"nmae": "torch.optim.lr_scheduler.ConstantLR"},
     ]
 
-    [problem] = check(config, "v0.7.0")
+    [problem], _ = problems(config, "v0.7.0", "dpo")
     assert problem.where == "policy.scheduler[2].nmae"
     assert problem.fix == "did you mean policy.scheduler[2].name?"
 
@@ -106,42 +118,14 @@ def test_a_mapping_of_sections_checks_each_entry() -> None:
     config = {"on_policy_distillation": {"non_colocated_teachers": teachers}}
 
     prefix = "on_policy_distillation.non_colocated_teachers.teacher_overrides.big"
-    assert unknown_keys(config, "v0.7.0") == [f"{prefix}.num_nodse"]
+    assert ignored_keys(config, "v0.7.0", "grpo") == [f"{prefix}.num_nodse"]
 
 
-@pytest.mark.parametrize(
-    ("detected", "requested", "release"),
-    [
-        ("0.6.0", None, "v0.6.0"),
-        ("0.6.2rc1", None, "v0.6.0"),
-        ("0.7.0", None, "v0.7.0"),
-        ("0.7.0.dev0+abc123", None, "v0.7.0"),
-        ("0.9.1", None, "v0.7.0"),
-        ("1.0.0", None, "v0.7.0"),
-        (None, None, "v0.7.0"),
-        ("unknown", None, "v0.7.0"),
-        ("0.5.0", None, "v0.6.0"),
-        ("0.7.0", "v0.6.0", "v0.6.0"),
-        (None, "0.6.0", "v0.6.0"),
-        ("0.6.0", "v0.7.0", "v0.7.0"),
-        ("0.6.0", "main", "main"),
-    ],
-)
-def test_pick_release(detected: str | None, requested: str | None, release: str) -> None:
-    assert pick_release(detected, requested) == release
-
-
-def test_unknown_requested_release_names_the_known_ones() -> None:
-    with pytest.raises(LaunchRejected) as err:
-        pick_release("0.7.0", "v0.5.0")
-    assert "v0.5.0" in err.value.problem
-    assert all(release in err.value.fix for release in ("v0.6.0", "v0.7.0", "main"))
-
-
+MUST_HAVE_OF = {
+    "dpo": ["dpo.reference_policy_kl_penalty"],
+    "grpo": ["grpo.num_generations_per_prompt", "loss_fn.reference_policy_kl_penalty"],
+}
 MUST_HAVE = [
-    "dpo.reference_policy_kl_penalty",
-    "grpo.num_generations_per_prompt",
-    "loss_fn.reference_policy_kl_penalty",
     "policy.dtensor_cfg.enabled",
     "policy.megatron_cfg.enabled",
     "policy.generation.vllm_cfg.gpu_memory_utilization",
@@ -184,11 +168,14 @@ def test_committed_snapshot_parses_and_has_the_must_have_keys(release: str) -> N
         assert paths == sorted(set(paths)) and len(paths) > 300
         assert "policy.train_global_batch_size required int" in lines
     assert "env.* optional any" in sections["grpo"]
-    assert unknown_keys(_config_with(MUST_HAVE), release) == []
+    for trainer in TRAINERS:
+        keys = MUST_HAVE + MUST_HAVE_OF[trainer]
+        assert ignored_keys(_config_with(keys), release, trainer) == []
 
 
-def test_known_releases() -> None:
-    assert known_releases() == ["v0.6.0", "v0.7.0", "main"]
+def test_releases_are_those_of_the_nemo_rl_config_group() -> None:
+    assert RELEASES == ("v0.6.0", "v0.7.0", "main")
+    assert sorted(RELEASES) == sorted(p.stem for p in (REPO / "conf" / "nemo_rl").glob("*.yaml"))
 
 
 FAKE_NEMO_RL = {
@@ -467,7 +454,7 @@ def snapshot_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Pa
 
 
 def _clear_snapshot_caches() -> None:
-    for cached in (nemo_rl_keys._snapshot, nemo_rl_keys._keys_of_any_trainer, renames):
+    for cached in (nemo_rl_keys._snapshot, renames):
         cached.cache_clear()
 
 

@@ -33,9 +33,9 @@ from pathlib import Path
 from typing import Any
 
 from nemotron_align.errors import LaunchRejected
+from nemotron_align.nemo_rl_install import RELEASES  # oldest first; each has a snapshot here
 
 SNAPSHOT_DIR = Path(__file__).resolve().parent
-RELEASES = ("v0.6.0", "v0.7.0", "main")  # oldest first
 TRAINERS = ("dpo", "grpo")
 ANY_KEY = "*"
 ITEM = "[]"
@@ -56,12 +56,6 @@ class _Node:
 
     def siblings(self) -> list[str]:
         return [k for k in self.children if k not in (ANY_KEY, ITEM)]
-
-    def absorb(self, other: _Node) -> None:
-        """Take in the keys `other` allows (for a check of keys only, across trainers)."""
-        self.open = self.open or other.open
-        for key, theirs in other.children.items():
-            self.children.setdefault(key, _Node()).absorb(theirs)
 
     def required_in(self, parent_value: dict[str, Any]) -> bool:
         if self.required:
@@ -88,45 +82,12 @@ class _Findings:
     missing: list[tuple[str, str, _Node]] = field(default_factory=list)
 
 
-def _version(text: str) -> tuple[int, int, int] | None:
-    found = re.match(r"v?(\d+)\.(\d+)(?:\.(\d+))?", text.strip())
-    if found is None:
-        return None
-    major, minor, patch = found.groups()
-    return int(major), int(minor), int(patch or 0)
-
-
-def known_releases() -> list[str]:
-    """Releases with a snapshot, oldest first."""
-    return list(RELEASES)
-
-
 def _no_snapshot(release: str) -> LaunchRejected:
     return LaunchRejected(
         "NeMo-RL release",
         f"no key snapshot for {release!r}",
         f"ask for one of {', '.join(RELEASES)}",
     )
-
-
-def pick_release(detected_version: str | None, requested: str | None) -> str:
-    """The snapshot to check against: the requested release, else the newest numbered release not
-    newer than the detected NeMo-RL version (the oldest for older versions), else the newest
-    numbered one. `main` only when requested: its version string is that of an older release."""
-    numbered = [name for name in RELEASES if _version(name) is not None]
-    if requested is not None:
-        if requested in RELEASES:
-            return requested
-        wanted = _version(requested)
-        for name in numbered:
-            if wanted is not None and _version(name) == wanted:
-                return name
-        raise _no_snapshot(requested)
-    detected = _version(detected_version) if detected_version else None
-    if detected is None:
-        return numbered[-1]
-    older = [name for name in numbered if (_version(name) or (0, 0, 0)) <= detected]
-    return older[-1] if older else numbered[0]
 
 
 @cache
@@ -167,14 +128,6 @@ def _mark_open(node: _Node) -> None:
         node.open = True
     for child in node.children.values():
         _mark_open(child)
-
-
-@cache
-def _keys_of_any_trainer(release: str) -> _Node:
-    merged = _Node()
-    for tree in _snapshot(release).values():
-        merged.absorb(tree)
-    return merged
 
 
 def _json(value: Any) -> str:
@@ -236,11 +189,6 @@ def _findings(config: dict[str, Any], tree: _Node) -> _Findings:
     return found
 
 
-def unknown_keys(config: dict[str, Any], release: str) -> list[str]:
-    """Dotted paths in a rendered NeMo-RL config that `release` has no key for (any trainer)."""
-    return [u.path for u in _findings(config, _keys_of_any_trainer(release)).unknown]
-
-
 def _no_such_key(u: _Unknown, release: str) -> LaunchRejected:
     match = difflib.get_close_matches(u.key, u.parent.siblings(), n=1)
     if match:
@@ -251,14 +199,6 @@ def _no_such_key(u: _Unknown, release: str) -> LaunchRejected:
     return LaunchRejected(
         u.path, f"NeMo-RL {release} has no such key (it would ignore it silently)", fix
     )
-
-
-def check(config: dict[str, Any], release: str) -> list[LaunchRejected]:
-    """One rejection per key `release` does not know (any trainer), with the closest known
-    sibling if any."""
-    return [
-        _no_such_key(u, release) for u in _findings(config, _keys_of_any_trainer(release)).unknown
-    ]
 
 
 @dataclass(frozen=True)
