@@ -114,7 +114,7 @@ def relaunch_command(run_dir: Path, composed_config_dir: Path | None) -> list[st
     if composed_config_dir is None:
         return None
     return [
-        "python",
+        sys.executable,
         "-m",
         "nemotron_align",
         "--config-path",
@@ -174,14 +174,17 @@ def launch(cfg: DictConfig, ctx: LaunchContext) -> int:
     if record.relaunch:
         log.info("relaunch: %s", shlex.join(record.relaunch))
 
+    try:
+        require_script(install, trainer.script or "")
+    except LaunchRejected as err:
+        if not settings.dry_run:
+            return _refuse_start(record, ctx, err)
+        record.warnings.append(f"the real launch will fail: {err.render()}")
+        log.warning("the real launch will fail: %s", err.render())
     if settings.dry_run:
         record.write(ctx.run_dir)
         log.info("dry run: nothing started")
         return 0
-    try:
-        require_script(install, trainer.script or "")
-    except LaunchRejected as err:
-        return _refuse_start(record, ctx, err)
 
     env = child_environment(settings.env)
     if in_process:

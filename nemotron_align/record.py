@@ -41,6 +41,8 @@ class LaunchRecord:
     end_time: str | None = None
     exit_code: int | None = None
     error: str | None = None
+    # What a dry run found that would stop the real launch (e.g. no NeMo-RL at the root).
+    warnings: list[str] = field(default_factory=list)
     # Records of earlier launches of the same run folder (relaunches), oldest first.
     previous_launches: list[dict[str, Any]] = field(default_factory=list)
 

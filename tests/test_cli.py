@@ -40,6 +40,11 @@ def test_dry_run_needs_no_nemo_rl(tmp_path: Path) -> None:
     ]
     assert record["exit_code"] is None
     assert record["nemotron_align_version"]
+    # It says, and records, that the real launch would not find NeMo-RL there.
+    assert "the real launch will fail: error: launch.nemo_rl_root:" in result.stderr
+    [warning] = record["warnings"]
+    assert warning.startswith("the real launch will fail: error: launch.nemo_rl_root:")
+    assert str(tmp_path / "no-nemo-rl") in warning
     assert (run_dir / ".hydra" / "config.yaml").is_file()
     assert yaml.safe_load(config_path.read_text())["dpo"]["reference_policy_kl_penalty"] == 0.05
 
@@ -258,7 +263,7 @@ def test_relaunch_reproduces_the_run(tmp_path: Path) -> None:
     assert first.returncode == 0, first.stderr
     original = (run_dir / "nemo_rl.yaml").read_text()
     relaunch = read_json(run_dir / "launch.json")["relaunch"]
-    assert relaunch[:3] == ["python", "-m", "nemotron_align"]
+    assert relaunch[:3] == [sys.executable, "-m", "nemotron_align"]
 
     # From an unrelated directory, with nothing but the run folder.
     elsewhere = tmp_path / "elsewhere"
