@@ -25,6 +25,8 @@ UNSET = (
 )
 
 
+# The algos run by our Gym runner rather than a NeMo-RL example script.
+GYM_ALGOS = frozenset({"grpo_gym", "rlhf"})
 # Each algo runs on `tiny` and on its local-file data option pointed at the bundled tiny files.
 LOCAL_FILE_DATA = {
     "dpo": "preference_jsonl",

@@ -25,6 +25,7 @@ import pytest
 from conftest import ALGOS, compose_config
 from nemo_rl_real_support import (
     GLOBAL_BATCH,
+    GYM_ALGOS,
     LOCAL_FILE_DATA,
     VENV_SIDE,
     data_overrides,
@@ -37,7 +38,6 @@ from nemotron_align.render import NEMO_RL_YAML, dump_yaml, to_nemo_rl_dict
 
 pytestmark = pytest.mark.nemo_rl_real
 
-GYM_ALGOS = ("grpo_gym", "rlhf")
 DRIVER = VENV_SIDE / "data_setup_driver.py"
 DRIVER_TIMEOUT_S = 900
 

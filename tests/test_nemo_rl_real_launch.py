@@ -38,6 +38,7 @@ import pytest
 import yaml
 from conftest import ALGOS
 from nemo_rl_real_support import (
+    GYM_ALGOS,
     LOCAL_FILE_DATA,
     REPO_ROOT,
     data_overrides,
@@ -53,7 +54,6 @@ from nemotron_align.nemo_rl_install import RELEASES
 pytestmark = pytest.mark.nemo_rl_real
 STAND_IN_GYM = REPO_ROOT / "tests" / "stand_in_gym"
 
-GYM_ALGOS = {"grpo_gym", "rlhf"}
 # What the launcher runs in the NeMo-RL venv, per algo.
 TRAINER_ARGV = {
     "dpo": ["examples/run_dpo.py"],

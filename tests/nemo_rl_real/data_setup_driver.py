@@ -44,8 +44,7 @@ from nemo_rl.utils.config import load_config, register_omegaconf_resolvers
 from omegaconf import OmegaConf
 
 from nemotron_align import gym_runner
-
-GYM_ALGOS = ("grpo_gym", "rlhf")
+from nemotron_align.pairing import Trainer, trainer_for
 
 
 class RayReached(Exception):
@@ -283,20 +282,20 @@ def grpo_data_report(
 
 def validated_values(case: dict[str, Any]) -> dict[str, Any]:
     container = as_container(case["config"])
-    trainer = "dpo" if case["algo"] == "dpo" else "grpo"
-    if case["algo"] in GYM_ALGOS:
+    trainer = trainer_for(container)
+    if trainer is Trainer.grpo_nemo_gym:
         gym_runner.apply_validation_size(container["grpo"], case["validation_rows"])
-    validated = validate(importlib.import_module(f"nemo_rl.algorithms.{trainer}"), container)
+    validated = validate(importlib.import_module(f"nemo_rl.algorithms.{trainer.schema}"), container)
     return {path: read_back(validated, path) for path in case["read_back"]}
 
 
 def data_report(case: dict[str, Any]) -> dict[str, Any]:
     container = as_container(case["config"])
-    if case["algo"] == "dpo":
-        return dpo_data(container)
-    if case["algo"] in GYM_ALGOS:
-        return gym_data(container)
-    return rlvr_data(container)
+    return {
+        Trainer.dpo: dpo_data,
+        Trainer.grpo: rlvr_data,
+        Trainer.grpo_nemo_gym: gym_data,
+    }[trainer_for(container)](container)
 
 
 def run_stage(stage: Callable[[dict[str, Any]], dict[str, Any]], case: dict[str, Any]) -> Any:
