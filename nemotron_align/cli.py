@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import os
 import shutil
 import sys
 from pathlib import Path
@@ -12,16 +11,17 @@ from pathlib import Path
 import hydra
 from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
 
 from nemotron_align.config_location import CONFIG_PATH
 from nemotron_align.diagnose import diagnose
 from nemotron_align.errors import EXIT_REJECTED, LaunchRejected
-from nemotron_align.launch import LaunchContext, launch
+from nemotron_align.launch import LaunchContext, SlurmJob, launch
 from nemotron_align.nemo_rl_install import default_root, detect_release
 from nemotron_align.resolvers import register_resolvers
 from nemotron_align.schema import register_schemas
 from nemotron_align.secret_env import scrub_files, secret_values
+from nemotron_align.slurm_launcher import SLURM_LAUNCHER
 from nemotron_align.sweep_record import SweepRecorder
 
 log = logging.getLogger("nemotron_align")
@@ -59,13 +59,11 @@ def _remove_what_hydra_wrote(run_dir: Path, hydra_cfg: DictConfig) -> None:
         run_dir.rmdir()  # only if now empty
 
 
-def _reject(err: LaunchRejected, run_dir: Path, fresh: bool, hydra_cfg: DictConfig) -> int:
-    """Report, keep no secret on disk, and leave no half-made run folder behind."""
-    print(err.render(), file=sys.stderr)
+def _clean_up_rejected(run_dir: Path, fresh: bool, hydra_cfg: DictConfig) -> None:
+    """Keep no secret on disk, and leave no half-made run folder behind."""
     scrub_files(_hydra_files(run_dir, hydra_cfg), secret_values())
     if fresh:
         _remove_what_hydra_wrote(run_dir, hydra_cfg)
-    return EXIT_REJECTED
 
 
 class _Progress:
@@ -80,23 +78,38 @@ def app(cfg: DictConfig) -> int:
     run_dir = Path(hydra_cfg.runtime.output_dir)
     ctx = LaunchContext(
         run_dir=run_dir,
-        multirun=hydra_cfg.mode == RunMode.MULTIRUN or "SUBMITIT_EXECUTOR" in os.environ,
-        under_submitit="SUBMITIT_EXECUTOR" in os.environ,
+        multirun=hydra_cfg.mode == RunMode.MULTIRUN,
         algo=hydra_cfg.runtime.choices.get("algo"),
         data=hydra_cfg.runtime.choices.get("data"),
         overrides=list(hydra_cfg.overrides.task),
         composed_config_dir=_composed_config_dir(run_dir, hydra_cfg),
+        slurm=_slurm_job(hydra_cfg),
     )
     fresh = not ctx.has_rendered_config()
     try:
         code = launch(cfg, ctx)
     except LaunchRejected as err:
-        code = _reject(err, run_dir, fresh, hydra_cfg)
+        _clean_up_rejected(run_dir, fresh, hydra_cfg)
+        if ctx.slurm:
+            raise  # the Slurm launcher reports it, naming the job
+        print(err.render(), file=sys.stderr)
+        code = EXIT_REJECTED
     if ctx.multirun:
         return code
     if code:
         sys.exit(code)
     return code
+
+
+def _slurm_job(hydra_cfg: DictConfig) -> SlurmJob | None:
+    """This run is a job of a Slurm sweep, being made ready on the submitting machine."""
+    if hydra_cfg.runtime.choices.get("hydra/launcher") != SLURM_LAUNCHER:
+        return None
+    return SlurmJob(
+        params=OmegaConf.to_container(hydra_cfg.launcher, resolve=True),
+        sweep_dir=Path(hydra_cfg.sweep.dir),
+        num=int(hydra_cfg.job.num),
+    )
 
 
 def with_detected_release(args: list[str]) -> list[str]:
@@ -122,8 +135,8 @@ def main() -> None:
         if stop.code == 1 and not _Progress.task_started:
             _explain_refused_config()
         raise
-    if SweepRecorder.failed_jobs:
-        sys.exit(1)
+    if SweepRecorder.exit_status:
+        sys.exit(SweepRecorder.exit_status)
 
 
 def _explain_refused_config() -> None:

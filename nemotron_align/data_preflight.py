@@ -10,12 +10,11 @@ trains no step at all.
 from __future__ import annotations
 
 import logging
-import sys
 from pathlib import Path
 from typing import Any
 
 from nemotron_align.data_check import check_file
-from nemotron_align.errors import LaunchRejected, LaunchRejectedMany
+from nemotron_align.errors import LaunchRejected
 from nemotron_align.gym_data import split_settings
 from nemotron_align.pairing import GYM_DATASET, Trainer
 
@@ -28,9 +27,11 @@ KINDS = {
 }
 
 
-def check_data(config: dict[str, Any], trainer: Trainer) -> None:
+def check_data(config: dict[str, Any], trainer: Trainer) -> tuple[list[LaunchRejected], list[str]]:
+    """(errors, warnings rendered)."""
     splits = split_settings(config["data"])
     problems: list[LaunchRejected] = []
+    warnings: list[str] = []
     train_rows: int | None = None
     for split, settings in splits.items():
         key = f"data.{split}"
@@ -56,8 +57,7 @@ def check_data(config: dict[str, Any], trainer: Trainer) -> None:
         if split == "train":
             train_rows = report.rows
         log.info("%s", report.render().splitlines()[0])
-        for warning in report.warnings:
-            print(warning.render(), file=sys.stderr)
+        warnings += [warning.render() for warning in report.warnings]
         problems += [LaunchRejected(p.where, p.problem, p.fix) for p in report.errors]
         if report.error_count > len(report.errors):
             more = report.error_count - len(report.errors)
@@ -71,8 +71,7 @@ def check_data(config: dict[str, Any], trainer: Trainer) -> None:
         train_rows = _count_lines(Path(train["data_path"]))
     if train_rows is not None:
         problems += _batch_fit_problems(config, trainer, train.get("data_path"), train_rows)
-    if problems:
-        raise LaunchRejectedMany(problems)
+    return problems, warnings
 
 
 def _count_lines(path: Path) -> int:
@@ -81,20 +80,37 @@ def _count_lines(path: Path) -> int:
         return sum(1 for line in f if line.strip())
 
 
+def _global_batch(config: dict[str, Any], trainer: Trainer) -> tuple[str, str, Any] | None:
+    """(key, what a row is, rows) of one global batch; None where batches come from several
+    datasets, each with its own size."""
+    if trainer is Trainer.dpo:
+        return (
+            "policy.train_global_batch_size",
+            "preference pairs",
+            config["policy"]["train_global_batch_size"],
+        )
+    grpo = config["grpo"]
+    if config["data"].get("use_multiple_dataloader"):
+        return None
+    key, batch = "grpo.num_prompts_per_step", grpo["num_prompts_per_step"]
+    if grpo.get("use_dynamic_sampling"):
+        key, batch = f"{key} x grpo.batch_multiplier", batch * grpo["batch_multiplier"]
+    return key, "prompts", batch
+
+
+def batch_rows_needed(config: dict[str, Any], trainer: Trainer) -> int:
+    """Rows the train file needs for one step (0 where that is not known here)."""
+    batch = _global_batch(config, trainer)
+    return batch[2] if batch and isinstance(batch[2], int) else 0
+
+
 def _batch_fit_problems(
     config: dict[str, Any], trainer: Trainer, path: str, rows: int
 ) -> list[LaunchRejected]:
-    if trainer is Trainer.dpo:
-        key, what = "policy.train_global_batch_size", "preference pairs"
-        batch = config["policy"]["train_global_batch_size"]
-    else:
-        grpo = config["grpo"]
-        if config["data"].get("use_multiple_dataloader"):
-            return []  # batches come from several datasets, each with its own size
-        key, what = "grpo.num_prompts_per_step", "prompts"
-        batch = grpo["num_prompts_per_step"]
-        if grpo.get("use_dynamic_sampling"):
-            key, batch = f"{key} x grpo.batch_multiplier", batch * grpo["batch_multiplier"]
+    batch_of = _global_batch(config, trainer)
+    if batch_of is None:
+        return []
+    key, what, batch = batch_of
     if not isinstance(batch, int) or rows >= batch:
         return []
     return [

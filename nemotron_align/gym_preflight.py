@@ -9,8 +9,9 @@ from pathlib import Path
 from typing import Any
 
 from nemotron_align import gym_config, gym_data
+from nemotron_align.atomic_file import write_atomically
 from nemotron_align.errors import LaunchRejected
-from nemotron_align.render import dump_yaml, write_atomically
+from nemotron_align.render import dump_yaml
 from nemotron_align.secret_env import redact_tree
 
 NEMO_GYM_YAML = "nemo_gym.yaml"

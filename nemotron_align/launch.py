@@ -11,7 +11,8 @@ from pathlib import Path
 
 from omegaconf import DictConfig, OmegaConf
 
-from nemotron_align import gym_preflight, nemo_rl_keys, reward_probe
+from nemotron_align import gym_preflight, nemo_rl_keys, reward_probe, slurm_prepare
+from nemotron_align.atomic_file import write_atomically
 from nemotron_align.data_preflight import check_data
 from nemotron_align.errors import EXIT_REJECTED, LaunchRejected, LaunchRejectedMany
 from nemotron_align.gym_data import split_paths
@@ -20,19 +21,21 @@ from nemotron_align.nemo_rl_install import NemoRLInstall, inspect_install, requi
 from nemotron_align.nemo_rl_schema import nemo_rl_importable, schema_problems
 from nemotron_align.pairing import Trainer, check_data_fits
 from nemotron_align.process import child_environment, exec_replace, run_child
-from nemotron_align.ray_bootstrap import (
-    RayBootstrapError,
-    needs_ray_bootstrap,
-    run_multinode,
-    slurm_placement,
-)
 from nemotron_align.record import LaunchRecord
-from nemotron_align.render import NEMO_RL_YAML, dump_yaml, to_nemo_rl_dict, write_atomically
+from nemotron_align.render import NEMO_RL_YAML, dump_yaml, to_nemo_rl_dict
 from nemotron_align.schema import LaunchMode, LaunchSettings, PreflightMode
 from nemotron_align.secret_env import is_secret_name
 from nemotron_align.semantics import check_semantics
 
 log = logging.getLogger("nemotron_align")
+
+
+@dataclass(frozen=True)
+class SlurmJob:
+    # hydra.launcher, resolved for this job.
+    params: dict
+    sweep_dir: Path
+    num: int
 
 
 @dataclass
@@ -45,8 +48,8 @@ class LaunchContext:
     overrides: list[str]
     # Where Hydra's composed config.yaml of this run lies (.hydra/, or the one relaunched from).
     composed_config_dir: Path | None
-    # Running as a submitit job (on a Slurm node).
-    under_submitit: bool = False
+    # Set when this run is one job of a Slurm sweep being made ready on the submitting machine.
+    slurm: SlurmJob | None = None
 
     @property
     def config_path(self) -> Path:
@@ -140,8 +143,12 @@ def launch(cfg: DictConfig, ctx: LaunchContext) -> int:
     trainer = check_data_fits(config, ctx.algo, ctx.data)
     install = inspect_install(settings.nemo_rl_root)
     in_process = trainer is Trainer.grpo_nemo_gym and mode is LaunchMode.exec
+    warnings: list[str] = []
     if settings.preflight is not PreflightMode.off:
-        _preflight(config, trainer, settings, install)
+        # A Slurm sweep shows each warning once for all its jobs, from their records.
+        warnings += _preflight(config, trainer, settings, install, show=ctx.slurm is None)
+        if ctx.slurm:
+            warnings += slurm_prepare.job_checks(config, ctx.run_dir, settings, ctx.slurm.params)
     if settings.reward_probe:
         _probe_rewards(config, trainer, settings)
     _write_config(ctx, dump_yaml(config))
@@ -153,7 +160,7 @@ def launch(cfg: DictConfig, ctx: LaunchContext) -> int:
     record = LaunchRecord(
         argv=argv,
         cwd=str(install.root),
-        mode="in-process" if in_process else mode.value,
+        mode="slurm" if ctx.slurm else "in-process" if in_process else mode.value,
         dry_run=settings.dry_run,
         nemo_rl_root=str(install.root),
         nemo_rl_version=install.version,
@@ -163,8 +170,21 @@ def launch(cfg: DictConfig, ctx: LaunchContext) -> int:
         overrides=ctx.overrides,
         env=dict(settings.env),
         relaunch=relaunch_command(ctx.run_dir, ctx.composed_config_dir),
+        warnings=warnings,
     )
     record.keep_history(ctx.run_dir)
+    if ctx.slurm:
+        slurm_prepare.prepare(
+            config=config,
+            trainer=trainer,
+            settings=settings,
+            install=install,
+            params=ctx.slurm.params,
+            record=record,
+            args=argv[len(python) :],
+            job=(ctx.slurm.num, ctx.overrides, ctx.slurm.sweep_dir, ctx.run_dir),
+        )
+        return 0
     log.info("run folder: %s", ctx.run_dir.resolve())
     log.info("NeMo-RL config: %s", ctx.config_path)
     if in_process:
@@ -179,7 +199,7 @@ def launch(cfg: DictConfig, ctx: LaunchContext) -> int:
     except LaunchRejected as err:
         if not settings.dry_run:
             return _refuse_start(record, ctx, err)
-        record.warnings.append(f"the real launch will fail: {err.render()}")
+        record.warnings.append(f"warning: the real launch will fail: {err.render()}")
         log.warning("the real launch will fail: %s", err.render())
     if settings.dry_run:
         record.write(ctx.run_dir)
@@ -198,53 +218,10 @@ def launch(cfg: DictConfig, ctx: LaunchContext) -> int:
     if mode is LaunchMode.exec:
         record.write(ctx.run_dir)
         exec_replace(argv, install.root, env)
-    num_nodes = int(config["cluster"]["num_nodes"])
-    if ctx.under_submitit and needs_ray_bootstrap(num_nodes):
-        return _run_multinode(argv, install.root, env, config, settings, python, record, ctx)
     record.write(ctx.run_dir)
     code = run_child(argv, install.root, env)
     record.finish(ctx.run_dir, code)
     log.info("NeMo-RL exited with code %d", code)
-    return code
-
-
-def _run_multinode(
-    argv: list[str],
-    root: Path,
-    env: dict[str, str],
-    config: dict,
-    settings: LaunchSettings,
-    python: list[str],
-    record: LaunchRecord,
-    ctx: LaunchContext,
-) -> int:
-    """One task per node: rank 0 heads the Ray cluster and runs NeMo-RL, the others join it."""
-    placement = slurm_placement()
-    head = placement.rank == 0
-    if head:
-        record.write(ctx.run_dir)
-    try:
-        code = run_multinode(
-            argv,
-            root,
-            env,
-            num_nodes=int(config["cluster"]["num_nodes"]),
-            gpus_per_node=int(config["cluster"]["gpus_per_node"]),
-            job_dir=ctx.run_dir,
-            rank=placement.rank,
-            head_host=placement.head,
-            python=python,
-            port=settings.ray_port,
-            ray=settings.ray,
-            ray_start_args=settings.ray_start_args,
-            ready_timeout_s=settings.ray_ready_timeout_s,
-        )
-    except RayBootstrapError as err:
-        print(f"error: Ray cluster (rank {placement.rank}): {err}", file=sys.stderr)
-        code = 1
-    if head:
-        record.finish(ctx.run_dir, code)
-        log.info("NeMo-RL exited with code %d", code)
     return code
 
 
@@ -273,11 +250,18 @@ def _as_handed_to_nemo_rl(config: dict, trainer: Trainer) -> dict:
     return handed
 
 
-def _key_problems(config: dict, trainer: Trainer, release: str) -> list[LaunchRejected]:
-    """Offline, against the key snapshot of `release`: errors refuse, warnings are shown."""
-    errors, warnings = nemo_rl_keys.problems(config, release, trainer.schema)
-    for warning in warnings:
-        log.warning("%s", warning)
+def _key_problems(
+    config: dict, trainer: Trainer, release: str, warnings: list[str]
+) -> list[LaunchRejected]:
+    """Offline, against the key snapshot of `release`: errors refuse, warnings are kept."""
+    errors, found = nemo_rl_keys.problems(config, release, trainer.schema)
+    warnings += [f"warning: {text}" for text in found]
+    return errors
+
+
+def _data_problems(config: dict, trainer: Trainer, warnings: list[str]) -> list[LaunchRejected]:
+    errors, found = check_data(config, trainer)
+    warnings += found
     return errors
 
 
@@ -286,8 +270,11 @@ def _preflight(
     trainer: Trainer,
     settings: LaunchSettings,
     install: NemoRLInstall,
-) -> None:
-    """Every check before launch; all problems are gathered, then refused (strict) or shown."""
+    show: bool,
+) -> list[str]:
+    """Every check before launch; all problems are gathered, then refused (strict) or shown.
+    Returns the warnings (printed first when `show`)."""
+    warnings: list[str] = []
     handed = _as_handed_to_nemo_rl(config, trainer)
     checks = [
         lambda: _release_problems(settings, install),
@@ -295,12 +282,12 @@ def _preflight(
         lambda: (
             schema_problems(handed, trainer)
             if nemo_rl_importable()
-            else _key_problems(handed, trainer, settings.nemo_rl_release)
+            else _key_problems(handed, trainer, settings.nemo_rl_release, warnings)
         ),
     ]
     if trainer is Trainer.grpo_nemo_gym:
         checks.append(lambda: gym_preflight.gym_run_problems(config, install.root))
-    checks.append(lambda: check_data(config, trainer))
+    checks.append(lambda: _data_problems(config, trainer, warnings))
     problems: list[LaunchRejected] = []
     for check in checks:
         try:
@@ -309,13 +296,18 @@ def _preflight(
             problems += err.problems
         except LaunchRejected as err:
             problems.append(err)
+    if show:
+        for warning in warnings:
+            print(warning, file=sys.stderr)
     if not problems:
-        return
+        return warnings
     if settings.preflight is PreflightMode.strict:
         raise LaunchRejectedMany(problems)
-    for problem in problems:
-        print(problem.render().replace("error:", "warning:", 1), file=sys.stderr)
+    shown = [p.render().replace("error:", "warning:", 1) for p in problems]
+    if show:
+        print("\n".join(shown), file=sys.stderr)
     log.warning("launch.preflight=warn: launching despite %d problem(s)", len(problems))
+    return warnings + shown
 
 
 def _probe_rewards(config: dict, trainer: Trainer, settings: LaunchSettings) -> None:

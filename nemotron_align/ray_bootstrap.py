@@ -97,10 +97,7 @@ def parse_hostnames(text: str) -> list[str]:
 
 
 def slurm_placement() -> SlurmPlacement:
-    """Rank (submitit's JobEnvironment) and hosts (`scontrol show hostnames`) of this Slurm task."""
-    import submitit  # only inside a submitit job; keeps the launcher's start-up light
-
-    job = submitit.JobEnvironment()
+    """Rank (SLURM_PROCID) and hosts (`scontrol show hostnames`) of this Slurm task."""
     nodelist = os.environ.get("SLURM_JOB_NODELIST")
     if not nodelist:
         raise RayBootstrapError("SLURM_JOB_NODELIST is not set: this is not a Slurm job")
@@ -115,10 +112,11 @@ def slurm_placement() -> SlurmPlacement:
         raise RayBootstrapError(
             f"`{shlex.join(argv)}` exited {result.returncode}: {result.stderr.strip()}"
         )
-    placement = SlurmPlacement(job.global_rank, parse_hostnames(result.stdout))
-    if placement.rank == 0 and job.node != 0:
+    rank, node = int(os.environ.get("SLURM_PROCID", "0")), int(os.environ.get("SLURM_NODEID", "0"))
+    placement = SlurmPlacement(rank, parse_hostnames(result.stdout))
+    if placement.rank == 0 and node != 0:
         raise RayBootstrapError(
-            f"rank 0 runs on node {job.node} of the job, not on its first node "
+            f"rank 0 runs on node {node} of the job, not on its first node "
             f"{placement.head}: run one task per node"
         )
     return placement

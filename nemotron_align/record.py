@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from nemotron_align import __version__
-from nemotron_align.render import write_atomically
+from nemotron_align.atomic_file import write_atomically
 from nemotron_align.secret_env import redact
 
 LAUNCH_JSON = "launch.json"
@@ -37,14 +37,32 @@ class LaunchRecord:
     relaunch: list[str] | None
     nemotron_align_version: str = __version__
     launcher_python: str = field(default_factory=lambda: sys.executable)
-    start_time: str = field(default_factory=now_iso)
+    # None until the run starts (a Slurm job's record is written at submission).
+    start_time: str | None = field(default_factory=now_iso)
     end_time: str | None = None
     exit_code: int | None = None
     error: str | None = None
-    # What a dry run found that would stop the real launch (e.g. no NeMo-RL at the root).
+    # What the checks found that does not stop the launch, rendered ("warning: ..."); in a dry
+    # run also what would stop the real one (e.g. no NeMo-RL at the root).
     warnings: list[str] = field(default_factory=list)
     # Records of earlier launches of the same run folder (relaunches), oldest first.
     previous_launches: list[dict[str, Any]] = field(default_factory=list)
+
+    @classmethod
+    def read(cls, run_dir: Path) -> LaunchRecord:
+        return cls(**json.loads((run_dir / LAUNCH_JSON).read_text()))
+
+    def begin(self, run_dir: Path, argv: list[str], python: list[str]) -> None:
+        """A submitted job starts on its node: a record that started before (a requeued job)
+        moves into previous_launches."""
+        if self.start_time is not None:
+            earlier = asdict(self)
+            self.previous_launches = [*earlier.pop("previous_launches"), earlier]
+            self.end_time = self.exit_code = self.error = None
+        self.argv, self.python = argv, python
+        self.launcher_python = sys.executable
+        self.start_time = now_iso()
+        self.write(run_dir)
 
     def keep_history(self, run_dir: Path) -> None:
         """Carry the folder's earlier launch records into this one."""

@@ -1,13 +1,9 @@
-"""Settings and sbatch parameters of nemotron_align's Slurm launcher.
+"""Settings of nemotron_align's Slurm launcher, and the srun arguments they make.
 
 The launcher class itself lives in hydra_plugins.nemotron_align_launcher (Hydra only loads
-launchers from that namespace). It is Hydra's submitit Slurm launcher, extended for NeMo-RL runs.
-
-On top of hydra-submitit-launcher 1.2.0 it adds what that release lacks: `srun` arguments (so
-the job can run inside the NeMo-RL container through pyxis/enroot), the interpreter that runs the
-job, job ids and log paths printed as jobs are submitted, a status line while the sweep waits,
-and jobs that die without a result (time limit, node failure, cancellation) recorded in
-sweep.json instead of aborting the sweep.
+launchers from that namespace). Its settings are hydra-submitit-launcher 1.2.0's (partition,
+account, timeout_min, setup, ...) plus what a NeMo-RL job needs: `srun` arguments and the
+pyxis/enroot container flags, the interpreter that runs each task, and the status interval.
 """
 
 from __future__ import annotations
@@ -18,34 +14,8 @@ from typing import Any
 from hydra.core.config_store import ConfigStore
 from hydra_plugins.hydra_submitit_launcher.config import SlurmQueueConf
 
-# Our fields, handled here rather than passed to sbatch.
-_OWN_KEYS = (
-    "_target_",
-    "container_image",
-    "container_mounts",
-    "container_workdir",
-    "srun_args",
-    "python",
-    "status_interval_s",
-    "submitit_folder",
-    "max_num_timeout",
-)
-# hydra-submitit's generic names → submitit's sbatch parameter names.
-_RENAMED = {"timeout_min": "time", "tasks_per_node": "ntasks_per_node", "name": "job_name"}
-FINISHED = frozenset(
-    {
-        "COMPLETED",
-        "FAILED",
-        "CANCELLED",
-        "TIMEOUT",
-        "OUT_OF_MEMORY",
-        "NODE_FAIL",
-        "PREEMPTED",
-        "BOOT_FAIL",
-        "DEADLINE",
-        "DONE",
-    }
-)
+# Its name in the hydra/launcher config group (cluster=slurm picks it).
+SLURM_LAUNCHER = "nemotron_slurm"
 
 
 @dataclass
@@ -59,8 +29,9 @@ class NemotronSlurmConf(SlurmQueueConf):
     container_workdir: str = "/opt/nemo-rl"
     # Extra `srun` arguments for the job step.
     srun_args: list[str] = field(default_factory=list)
-    # Interpreter that unpickles and runs the job on the node (default: the submitter's); it must
-    # be the same Python version as the submitter's and have nemotron_align installed.
+    # Interpreter that runs each task on the node (any Python >= 3.10; nothing of ours need be
+    # installed). Default: the container's /opt/nemo_rl_venv/bin/python with container_image,
+    # else the submitter's. NeMo-RL runs with it too unless launch.python says otherwise.
     python: str | None = None
     status_interval_s: float = 30.0
 
@@ -76,7 +47,7 @@ def register_launcher() -> None:
     Plugins.instance().register(NemotronSlurmLauncher)
     ConfigStore.instance().store(
         group="hydra/launcher",
-        name="nemotron_slurm",
+        name=SLURM_LAUNCHER,
         node=NemotronSlurmConf,
         provider="nemotron_align",
     )
@@ -90,37 +61,3 @@ def srun_args(params: dict[str, Any]) -> list[str]:
             args.append("--container-mounts=" + ",".join(params["container_mounts"]))
         args.append(f"--container-workdir={params['container_workdir']}")
     return args
-
-
-def sbatch_parameters(params: dict[str, Any]) -> dict[str, Any]:
-    """submitit SlurmExecutor parameters from the launcher config."""
-    out: dict[str, Any] = {}
-    for key, value in params.items():
-        if key in _OWN_KEYS or value is None:
-            continue
-        if key == "mem_gb":
-            out["mem"] = f"{value}GB"
-        else:
-            out[_RENAMED.get(key, key)] = value
-    args = srun_args(params)
-    if args:
-        out["srun_args"] = args
-    return out
-
-
-def make_executor(params: dict[str, Any]) -> Any:
-    import submitit
-
-    executor = submitit.SlurmExecutor(
-        folder=params["submitit_folder"],
-        max_num_timeout=params.get("max_num_timeout", 0),
-        python=params.get("python"),
-    )
-    executor.update_parameters(**sbatch_parameters(params))
-    return executor
-
-
-def sbatch_script(params: dict[str, Any]) -> str:
-    """The sbatch script a job would be submitted with (for review and tests)."""
-    executor = make_executor(params)
-    return executor._make_submission_file_text(executor._submitit_command_str, "preview")

@@ -42,8 +42,8 @@ def test_dry_run_needs_no_nemo_rl(tmp_path: Path) -> None:
     assert record["nemotron_align_version"]
     # It says, and records, that the real launch would not find NeMo-RL there.
     assert "the real launch will fail: error: launch.nemo_rl_root:" in result.stderr
-    [warning] = record["warnings"]
-    assert warning.startswith("the real launch will fail: error: launch.nemo_rl_root:")
+    [warning] = [w for w in record["warnings"] if "the real launch will fail" in w]
+    assert warning.startswith("warning: the real launch will fail: error: launch.nemo_rl_root:")
     assert str(tmp_path / "no-nemo-rl") in warning
     assert (run_dir / ".hydra" / "config.yaml").is_file()
     assert yaml.safe_load(config_path.read_text())["dpo"]["reference_policy_kl_penalty"] == 0.05

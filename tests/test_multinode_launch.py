@@ -1,7 +1,9 @@
-"""How a launch inside a multi-node Slurm job hands NeMo-RL to the Ray bootstrap.
+"""How a job of a multi-node Slurm sweep hands NeMo-RL to the Ray bootstrap on its nodes.
 
 The bootstrap itself runs with real Ray on the real local Slurm in tests/test_ray_multinode.py;
-here the launcher's side: which argv, resources and folder it passes, and which rank records.
+here the launcher's side: the job made ready on the submitting machine (launch with a Slurm job
+context), then nemotron_align.node_job on each "node": which argv, resources and folder it
+passes to the bootstrap, and which rank records.
 """
 
 from __future__ import annotations
@@ -12,71 +14,89 @@ from typing import Any
 
 import pytest
 from conftest import STAND_IN_ROOT, compose_config
+from omegaconf import OmegaConf
 
-from nemotron_align import launch as launch_module
-from nemotron_align.launch import LaunchContext, launch
+from nemotron_align import node_job
+from nemotron_align.launch import LaunchContext, SlurmJob, launch
 from nemotron_align.ray_bootstrap import SlurmPlacement
 
 
-def _run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, rank: int) -> tuple[int, dict]:
+def _prepare(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("NEMO_RL_ROOT", str(STAND_IN_ROOT))
-    run_dir = tmp_path / "job"
+    run_dir = tmp_path / "sweep" / "0"
     cfg = compose_config(
         [
+            "cluster=slurm",
             "algo=dpo",
             "data=tiny",
             "cluster.num_nodes=2",
             "cluster.gpus_per_node=8",
-            # Data-parallel 2 over 16 GPUs, so the tiny global batch of 4 divides.
+            # Data-parallel 2 over 16 GPUs, so the tiny global batch divides.
             "policy.dtensor_cfg.tensor_parallel_size=8",
             "launch.ray=[/opt/nemo_rl_venv/bin/ray]",
             "launch.ray_port=6380",
+            f"hydra.sweep.dir={tmp_path / 'sweep'}",
         ],
         run_dir,
     )
+    params = OmegaConf.to_container(cfg.hydra.launcher, resolve=True)
+    ctx = LaunchContext(
+        run_dir=run_dir,
+        multirun=True,
+        algo="dpo",
+        data="tiny",
+        overrides=["cluster.num_nodes=2"],
+        composed_config_dir=None,
+        slurm=SlurmJob(params=params, sweep_dir=tmp_path / "sweep", num=0),  # type: ignore[arg-type]
+    )
+    assert launch(cfg, ctx) == 0
+    return run_dir
+
+
+def _on_node(
+    run_dir: Path, monkeypatch: pytest.MonkeyPatch, rank: int
+) -> tuple[int, dict[str, Any]]:
     seen: dict[str, Any] = {}
 
     def fake_run_multinode(argv: list[str], cwd: Path, env: dict, **kwargs: Any) -> int:
         seen.update(argv=argv, cwd=cwd, **kwargs)
         return 7 if kwargs["rank"] == 0 else 0
 
-    monkeypatch.setattr(launch_module, "run_multinode", fake_run_multinode)
+    monkeypatch.setattr(node_job, "run_multinode", fake_run_multinode)
     monkeypatch.setattr(
-        launch_module,
-        "slurm_placement",
-        lambda: SlurmPlacement(rank=rank, hosts=["node1", "node2"]),
+        node_job, "slurm_placement", lambda: SlurmPlacement(rank=rank, hosts=["node1", "node2"])
     )
-    ctx = LaunchContext(
-        run_dir=run_dir,
-        multirun=True,
-        algo="dpo",
-        data="tiny",
-        overrides=[],
-        composed_config_dir=None,
-        under_submitit=True,
-    )
-    return launch(cfg, ctx), seen
+    monkeypatch.setenv("SLURM_PROCID", str(rank))
+    return node_job.run(run_dir), seen
 
 
 def test_rank_zero_runs_nemo_rl_through_the_bootstrap(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    code, seen = _run(tmp_path, monkeypatch, rank=0)
+    run_dir = _prepare(tmp_path, monkeypatch)
+    submitted = json.loads((run_dir / "launch.json").read_text())
+    assert (submitted["mode"], submitted["start_time"]) == ("slurm", None)
+    code, seen = _on_node(run_dir, monkeypatch, rank=0)
     assert code == 7
-    config_path = tmp_path / "job" / "nemo_rl.yaml"
+    config_path = run_dir / "nemo_rl.yaml"
     assert seen["argv"][-3:] == ["examples/run_dpo.py", "--config", str(config_path)]
     assert seen["cwd"] == STAND_IN_ROOT
     assert (seen["num_nodes"], seen["gpus_per_node"]) == (2, 8)
     assert (seen["head_host"], seen["port"]) == ("node1", 6380)
     assert list(seen["ray"]) == ["/opt/nemo_rl_venv/bin/ray"]
-    assert seen["job_dir"] == tmp_path / "job"
-    record = json.loads((tmp_path / "job" / "launch.json").read_text())
-    assert record["exit_code"] == 7
+    assert seen["job_dir"] == run_dir
+    record = json.loads((run_dir / "launch.json").read_text())
+    assert record["exit_code"] == 7 and record["start_time"] is not None
+    job = json.loads((run_dir / "job.json").read_text())
+    assert (job["status"], job["exit_code"]) == ("failed", 7)
 
 
-def test_other_ranks_join_and_leave_the_record_alone(
+def test_other_ranks_join_and_leave_the_records_alone(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    code, seen = _run(tmp_path, monkeypatch, rank=1)
+    run_dir = _prepare(tmp_path, monkeypatch)
+    before = (run_dir / "launch.json").read_text()
+    code, seen = _on_node(run_dir, monkeypatch, rank=1)
     assert code == 0 and seen["rank"] == 1
-    assert not (tmp_path / "job" / "launch.json").exists()
+    assert (run_dir / "launch.json").read_text() == before
+    assert not (run_dir / "job.json").exists()

@@ -46,7 +46,15 @@ def test_beta_sweep_runs_every_job_and_survives_a_failure(
         assert launch["mode"] == "subprocess"  # never exec inside a sweep
     with (sweep_dir / "sweep.csv").open() as f:
         table = list(csv.DictReader(f))
-    assert list(table[0]) == ["job", "overrides", "status", "exit_code", "duration_s", "job_folder"]
+    assert list(table[0]) == [
+        "job",
+        "overrides",
+        "status",
+        "exit_code",
+        "duration_s",
+        "job_folder",
+        "error",
+    ]
     assert [t["status"] for t in table] == ["succeeded", "failed", "succeeded"]
     assert float(table[0]["duration_s"]) > 0
 

@@ -1,101 +1,45 @@
 """nemotron_align's Slurm launcher (Hydra loads launchers only from hydra_plugins).
 
-Hydra's submitit Slurm launcher plus: srun arguments and the job's interpreter (for the NeMo-RL
-container), job ids and log paths printed as jobs are submitted, a status line while the sweep
-waits, and jobs that die without a result (time limit, node failure, cancellation) recorded in
-sweep.json instead of aborting the sweep.
+Every job of the sweep is composed, checked and rendered here, on the submitting machine, in this
+one process; only jobs that pass are submitted, as one job array per resource shape. See
+nemotron_align.slurm_sweep for the steps.
 """
 
 from __future__ import annotations
 
-import sys
-import time
-from collections import Counter
-from pathlib import Path
+from collections.abc import Sequence
 from typing import Any
 
-from hydra.core.singleton import Singleton
-from hydra.core.utils import JobReturn, JobStatus, filter_overrides
-from hydra_plugins.hydra_submitit_launcher.submitit_launcher import SlurmLauncher
-from submitit.core.utils import FailedJobError
-
-from nemotron_align import sweep_record
-from nemotron_align.errors import EXIT_REJECTED, LaunchRejected
-from nemotron_align.slurm_launcher import make_executor
+from hydra.core.utils import JobReturn
+from hydra.plugins.launcher import Launcher
+from hydra.types import HydraContext, TaskFunction
+from omegaconf import DictConfig
 
 
-class NemotronSlurmLauncher(SlurmLauncher):
-    def launch(self, job_overrides: Any, initial_job_idx: int) -> list[JobReturn]:
-        assert self.config is not None
-        sweep_dir = Path(str(self.config.hydra.sweep.dir))
-        sweep_dir.mkdir(parents=True, exist_ok=True)
-        executor = make_executor(self.params)
-        job_params = [
-            (
-                list(overrides),
-                "hydra.sweep.dir",
-                initial_job_idx + i,
-                f"job_id_for_{i}",
-                Singleton.get_state(),
-            )
-            for i, overrides in enumerate(job_overrides)
-        ]
-        try:
-            jobs = executor.map_array(self, *zip(*job_params, strict=True))
-        except FailedJobError as err:
-            rejected = LaunchRejected(
-                "hydra.launcher",
-                f"sbatch refused the job: {str(err).strip()}",
-                "check hydra.launcher.partition / account / qos / timeout_min / mem_gb and "
-                "cluster.num_nodes / gpus_per_node against the cluster's limits (sinfo, "
-                "scontrol show partition)",
-            )
-            print(rejected.render(), file=sys.stderr)
-            sys.exit(EXIT_REJECTED)
-        for (overrides, _, num, _, _), job in zip(job_params, jobs, strict=True):
-            print(
-                f"[nemotron_align] job #{num} submitted as Slurm job {job.job_id}: "
-                f"{' '.join(filter_overrides(overrides))}\n    log: {job.paths.stdout}",
-                file=sys.stderr,
-            )
-        self._wait(jobs)
-        return [
-            self._result(job, params, sweep_dir)
-            for job, params in zip(jobs, job_params, strict=True)
-        ]
+class NemotronSlurmLauncher(Launcher):
+    def __init__(self, **params: Any) -> None:
+        self.params = params
+        self.config: DictConfig | None = None
+        self.hydra_context: HydraContext | None = None
+        self.task_function: TaskFunction | None = None
+        self.composer: Any = None
 
-    def _wait(self, jobs: list[Any]) -> None:
-        interval = float(self.params.get("status_interval_s", 30.0))
-        while True:
-            states = Counter(job.state for job in jobs)
-            if all(job.done() for job in jobs):
-                break
-            line = ", ".join(f"{n} {s}" for s, n in sorted(states.items()))
-            print(f"[nemotron_align] {len(jobs)} jobs: {line}", file=sys.stderr)
-            time.sleep(interval)
+    def setup(
+        self, *, hydra_context: HydraContext, task_function: TaskFunction, config: DictConfig
+    ) -> None:
+        from nemotron_align.slurm_sweep import JobComposer
 
-    def _result(self, job: Any, params: tuple, sweep_dir: Path) -> JobReturn:
-        overrides, _, num, _, _ = params
-        try:
-            ret = job.results()[0]
-        except Exception as err:  # a job that died without a result must not hide the others
-            state = job.state
-            print(
-                f"[nemotron_align] job #{num} (Slurm {job.job_id}) ended {state} without a "
-                f"result: {err}\n    log: {job.paths.stdout}",
-                file=sys.stderr,
-            )
-            sweep_record.record_lost_job(
-                sweep_dir, num, overrides, state.split()[0].lower(), str(err), job.paths.stdout
-            )
-            return _failed(overrides)
-        if ret.status is JobStatus.FAILED:
-            # Its job.json already says how it crashed; Hydra would abort the sweep on it.
-            return _failed(overrides)
-        return ret
+        self.config = config
+        self.hydra_context = hydra_context
+        self.task_function = task_function
+        self.composer = JobComposer(hydra_context.config_loader)
 
+    def launch(
+        self, job_overrides: Sequence[Sequence[str]], initial_job_idx: int
+    ) -> Sequence[JobReturn]:
+        from nemotron_align.slurm_sweep import SlurmSweep
 
-def _failed(overrides: list[str]) -> JobReturn:
-    ret = JobReturn(overrides=overrides, status=JobStatus.COMPLETED)
-    ret.return_value = 1
-    return ret
+        assert self.config is not None and self.hydra_context is not None
+        assert self.task_function is not None
+        sweep = SlurmSweep(self.config, self.hydra_context, self.task_function, self.composer)
+        return sweep.run([list(o) for o in job_overrides], initial_job_idx)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import platform
 import signal
 import sys
 import time
@@ -83,6 +84,7 @@ def main(algo: str) -> None:
         "argv": sys.argv[1:],
         "cwd": os.getcwd(),
         "pid": os.getpid(),
+        "python": platform.python_version(),
         "env": {k: v for k, v in os.environ.items() if k.startswith(("STAND_IN_", "NA_TEST_"))},
         "signals": [],
     }
