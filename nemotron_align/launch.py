@@ -47,6 +47,8 @@ class LaunchContext:
     composed_config_dir: Path | None
     # Running as a submitit job (on a Slurm node).
     under_submitit: bool = False
+    # A relaunch: the folder of the Hydra record it was composed from.
+    relaunched_from: Path | None = None
 
     @property
     def config_path(self) -> Path:
@@ -110,7 +112,7 @@ def _command(trainer: Trainer, python: list[str], config: Path) -> list[str]:
 
 def relaunch_command(run_dir: Path, composed_config_dir: Path | None) -> list[str] | None:
     """Compose the run again from Hydra's record of it, into the same folder, leaving that record
-    as it is. None when Hydra kept no record (hydra.output_subdir=null)."""
+    as it is (see nemotron_align.relaunch). None when Hydra kept no record."""
     if composed_config_dir is None:
         return None
     return [
@@ -122,7 +124,6 @@ def relaunch_command(run_dir: Path, composed_config_dir: Path | None) -> list[st
         "--config-name",
         "config",
         f"hydra.run.dir={run_dir.resolve()}",
-        "hydra.output_subdir=null",
     ]
 
 
@@ -163,6 +164,7 @@ def launch(cfg: DictConfig, ctx: LaunchContext) -> int:
         overrides=ctx.overrides,
         env=dict(settings.env),
         relaunch=relaunch_command(ctx.run_dir, ctx.composed_config_dir),
+        relaunched_from=str(ctx.relaunched_from) if ctx.relaunched_from else None,
     )
     record.keep_history(ctx.run_dir)
     log.info("run folder: %s", ctx.run_dir.resolve())
