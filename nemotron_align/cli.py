@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import shutil
 import sys
+from functools import partial
 from pathlib import Path
+from typing import NoReturn
 
 import hydra
+from hydra._internal.utils import run_and_report
 from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
@@ -18,6 +22,7 @@ from nemotron_align.diagnose import diagnose
 from nemotron_align.errors import EXIT_REJECTED, LaunchRejected
 from nemotron_align.launch import LaunchContext, SlurmJob, launch
 from nemotron_align.nemo_rl_install import default_root, detect_release
+from nemotron_align.relaunch import composed_from, relaunch_args
 from nemotron_align.resolvers import register_resolvers
 from nemotron_align.schema import register_schemas
 from nemotron_align.secret_env import scrub_files, secret_values
@@ -25,6 +30,10 @@ from nemotron_align.slurm_launcher import SLURM_LAUNCHER
 from nemotron_align.sweep_record import SweepRecorder
 
 log = logging.getLogger("nemotron_align")
+
+_FULL_ERROR = "HYDRA_FULL_ERROR"
+# Set with it when main() sets it, not the user; a job Slurm starts inherits both.
+_FULL_ERROR_OURS = "NEMOTRON_ALIGN_SET_HYDRA_FULL_ERROR"
 
 register_resolvers()
 register_schemas()
@@ -40,13 +49,8 @@ def _hydra_files(run_dir: Path, hydra_cfg: DictConfig) -> list[Path]:
 def _composed_config_dir(run_dir: Path, hydra_cfg: DictConfig) -> Path | None:
     if hydra_cfg.output_subdir is not None:
         return run_dir / hydra_cfg.output_subdir
-    # A relaunch writes no new record: it points at the record it was composed from.
-    for source in hydra_cfg.runtime.config_sources:
-        if source.provider == "main" and source.schema == "file":
-            path = Path(source.path)
-            if (path / "overrides.yaml").is_file():
-                return path
-    return None
+    # A relaunch into its record's folder writes no new record: it points at that one.
+    return composed_from(hydra_cfg)
 
 
 def _remove_what_hydra_wrote(run_dir: Path, hydra_cfg: DictConfig) -> None:
@@ -74,8 +78,11 @@ class _Progress:
 @hydra.main(version_base="1.3", config_path=CONFIG_PATH, config_name="config")
 def app(cfg: DictConfig) -> int:
     _Progress.task_started = True
+    if os.environ.pop(_FULL_ERROR_OURS, None):
+        os.environ.pop(_FULL_ERROR, None)
     hydra_cfg = HydraConfig.get()
     run_dir = Path(hydra_cfg.runtime.output_dir)
+    record = composed_from(hydra_cfg)
     ctx = LaunchContext(
         run_dir=run_dir,
         multirun=hydra_cfg.mode == RunMode.MULTIRUN,
@@ -84,6 +91,7 @@ def app(cfg: DictConfig) -> int:
         overrides=list(hydra_cfg.overrides.task),
         composed_config_dir=_composed_config_dir(run_dir, hydra_cfg),
         slurm=_slurm_job(hydra_cfg),
+        relaunched_from=record.parent if record else None,
     )
     fresh = not ctx.has_rendered_config()
     try:
@@ -128,20 +136,36 @@ def with_detected_release(args: list[str]) -> list[str]:
 
 
 def main() -> None:
-    sys.argv[1:] = with_detected_release(sys.argv[1:])
+    sys.argv[1:] = relaunch_args(with_detected_release(sys.argv[1:]))
+    # With HYDRA_FULL_ERROR set, Hydra raises what it refuses instead of printing its message, so
+    # that the explanation below replaces it; the task unsets it. Set by the user: the traceback.
+    if _FULL_ERROR not in os.environ:
+        os.environ[_FULL_ERROR] = os.environ[_FULL_ERROR_OURS] = "1"
+    refused = None
     try:
         app()
-    except SystemExit as stop:
-        if stop.code == 1 and not _Progress.task_started:
-            _explain_refused_config()
-        raise
+    except Exception as err:
+        if _Progress.task_started or _FULL_ERROR_OURS not in os.environ:
+            raise
+        refused = err
+    if refused is not None:  # outside the except: what diagnosis raises is not chained to it
+        _explain_refused_config(refused)
     if SweepRecorder.exit_status:
         sys.exit(SweepRecorder.exit_status)
 
 
-def _explain_refused_config() -> None:
-    """Hydra refused the config before any task ran: name every problem, exit status 2."""
+def _raise(err: Exception) -> NoReturn:
+    raise err
+
+
+def _explain_refused_config(err: Exception) -> NoReturn:
+    """Hydra refused the config before any task ran: name every problem, exit status 2. Where
+    none is found (a relaunch, a failure that is not the config's), Hydra's report stands."""
+    del os.environ[_FULL_ERROR], os.environ[_FULL_ERROR_OURS]
     problems = diagnose(sys.argv[1:])
     if problems:
-        print("\n" + "\n".join(p.render() for p in problems), file=sys.stderr)
+        print("\n".join(p.render() for p in problems), file=sys.stderr)
+    else:
+        with contextlib.suppress(SystemExit):
+            run_and_report(partial(_raise, err))
     sys.exit(EXIT_REJECTED)

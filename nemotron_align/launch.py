@@ -50,6 +50,8 @@ class LaunchContext:
     composed_config_dir: Path | None
     # Set when this run is one job of a Slurm sweep being made ready on the submitting machine.
     slurm: SlurmJob | None = None
+    # A relaunch: the folder of the Hydra record it was composed from.
+    relaunched_from: Path | None = None
 
     @property
     def config_path(self) -> Path:
@@ -113,7 +115,7 @@ def _command(trainer: Trainer, python: list[str], config: Path) -> list[str]:
 
 def relaunch_command(run_dir: Path, composed_config_dir: Path | None) -> list[str] | None:
     """Compose the run again from Hydra's record of it, into the same folder, leaving that record
-    as it is. None when Hydra kept no record (hydra.output_subdir=null)."""
+    as it is (see nemotron_align.relaunch). None when Hydra kept no record."""
     if composed_config_dir is None:
         return None
     return [
@@ -125,7 +127,6 @@ def relaunch_command(run_dir: Path, composed_config_dir: Path | None) -> list[st
         "--config-name",
         "config",
         f"hydra.run.dir={run_dir.resolve()}",
-        "hydra.output_subdir=null",
     ]
 
 
@@ -171,6 +172,7 @@ def launch(cfg: DictConfig, ctx: LaunchContext) -> int:
         env=dict(settings.env),
         relaunch=relaunch_command(ctx.run_dir, ctx.composed_config_dir),
         warnings=warnings,
+        relaunched_from=str(ctx.relaunched_from) if ctx.relaunched_from else None,
     )
     record.keep_history(ctx.run_dir)
     if ctx.slurm:

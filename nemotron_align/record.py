@@ -35,6 +35,8 @@ class LaunchRecord:
     overrides: list[str]
     env: dict[str, str]
     relaunch: list[str] | None
+    # A relaunch: the run folder whose Hydra record it was composed from (null otherwise).
+    relaunched_from: str | None = None
     nemotron_align_version: str = __version__
     launcher_python: str = field(default_factory=lambda: sys.executable)
     # None until the run starts (a Slurm job's record is written at submission).

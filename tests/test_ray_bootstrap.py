@@ -169,13 +169,12 @@ def _fake_scontrol(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, out: str) ->
     scontrol.write_text(f'#!/bin/sh\necho "$@" > {calls}\nprintf "{out}"\n')
     scontrol.chmod(0o755)
     monkeypatch.setenv("PATH", f"{bin_dir}:/usr/bin:/bin")
-    monkeypatch.setenv("SUBMITIT_EXECUTOR", "slurm")
     monkeypatch.setenv("SLURM_JOB_ID", "42")
     monkeypatch.setenv("SLURM_JOB_NODELIST", "node[9-10]")
     return calls
 
 
-def test_placement_from_submitit_rank_and_scontrol_hosts(
+def test_placement_from_slurm_rank_and_scontrol_hosts(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     calls = _fake_scontrol(tmp_path, monkeypatch, "node9\\nnode10\\n")
