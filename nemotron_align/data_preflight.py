@@ -9,11 +9,12 @@ trains no step at all.
 
 from __future__ import annotations
 
+import functools
 import logging
 from pathlib import Path
 from typing import Any
 
-from nemotron_align.data_check import check_file
+from nemotron_align.data_check import DataReport, check_file
 from nemotron_align.errors import LaunchRejected
 from nemotron_align.gym_data import split_settings
 from nemotron_align.pairing import GYM_DATASET, Trainer
@@ -53,7 +54,10 @@ def check_data(config: dict[str, Any], trainer: Trainer) -> tuple[list[LaunchRej
             continue
         kind, key_names = KINDS[name]
         keys = {k: settings[k] for k in key_names if settings.get(k)}
-        report = check_file(path, kind, keys=keys)
+        stat = Path(path).stat()
+        report = _check_file(
+            str(Path(path).resolve()), stat.st_size, stat.st_mtime_ns, kind, tuple(keys.items())
+        )
         if split == "train":
             train_rows = report.rows
         log.info("%s", report.render().splitlines()[0])
@@ -72,6 +76,14 @@ def check_data(config: dict[str, Any], trainer: Trainer) -> tuple[list[LaunchRej
     if train_rows is not None:
         problems += _batch_fit_problems(config, trainer, train.get("data_path"), train_rows)
     return problems, warnings
+
+
+@functools.lru_cache(maxsize=64)
+def _check_file(
+    path: str, size: int, mtime_ns: int, kind: str, keys: tuple[tuple[str, str], ...]
+) -> DataReport:
+    """One check per file as it is now: the jobs of a sweep share their data files."""
+    return check_file(path, kind, keys=dict(keys))  # type: ignore[arg-type]
 
 
 def _count_lines(path: Path) -> int:

@@ -53,14 +53,14 @@ def leaf_paths(node: Any, prefix: str = "") -> Iterator[tuple[str, Any]]:
 
 def to_nemo_rl_dict(cfg: DictConfig) -> dict[str, Any]:
     """Resolve every interpolation and drop the launcher's keys; reject leftovers."""
-    body = OmegaConf.masked_copy(cfg, [k for k in cfg if k not in LAUNCHER_KEYS])
-    holes = missing_keys(body)
+    holes = [h for h in missing_keys(cfg) if h.split(".")[0] not in LAUNCHER_KEYS]
     if holes:
         raise LaunchRejectedMany(
             [LaunchRejected(key, "has no value (???)", f"set it: {key}=<value>") for key in holes]
         )
     try:
-        resolved = OmegaConf.to_container(body, resolve=True, throw_on_missing=True)
+        # Key by key from the config itself: no copy of it (a sweep renders many).
+        resolved = {str(key): _resolved(cfg, str(key)) for key in cfg if key not in LAUNCHER_KEYS}
     except OmegaConfBaseException as err:
         key = getattr(err, "full_key", None) or "config"
         raise LaunchRejected(
@@ -70,6 +70,13 @@ def to_nemo_rl_dict(cfg: DictConfig) -> dict[str, Any]:
         ) from None
     _reject_secrets(resolved)
     return resolved
+
+
+def _resolved(cfg: DictConfig, key: str) -> Any:
+    value = cfg[key]
+    if isinstance(value, (DictConfig, ListConfig)):
+        return OmegaConf.to_container(value, resolve=True, throw_on_missing=True)
+    return value
 
 
 def _reject_secrets(resolved: dict[str, Any]) -> None:

@@ -25,15 +25,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from hydra._internal.callbacks import Callbacks
 from hydra._internal.core_plugins.file_config_source import FileConfigSource
 from hydra._internal.core_plugins.importlib_resources_config_source import (
     ImportlibResourcesConfigSource,
 )
-from hydra.core.utils import JobReturn, JobStatus, filter_overrides, run_job
+from hydra.core.hydra_config import HydraConfig
+from hydra.core.utils import JobReturn, JobStatus, _save_config, env_override, filter_overrides
 from hydra.plugins.config_source import ConfigResult
 from hydra.types import HydraContext, TaskFunction
-from omegaconf import DictConfig, OmegaConf, open_dict
+from omegaconf import DictConfig, OmegaConf, open_dict, read_write
 
 from nemotron_align import slurm_submit
 from nemotron_align.errors import EXIT_REJECTED, LaunchRejected, LaunchRejectedMany
@@ -174,7 +174,6 @@ class SlurmSweep:
         sys.exit(EXIT_REJECTED)
 
     def _prepare(self, num: int, overrides: list[str]) -> Job:
-        loader = self.hydra_context.config_loader
         try:
             config = self.compose(self.config, overrides)
         except Exception as err:  # a job whose overrides do not compose must not stop the others
@@ -195,23 +194,37 @@ class SlurmSweep:
         params = OmegaConf.to_container(config.hydra.launcher, resolve=True)
         job = Job(num, overrides, job_dir, params)  # type: ignore[arg-type]
         with _job_log(job_dir, config):
-            ret = run_job(
-                hydra_context=HydraContext(config_loader=loader, callbacks=Callbacks()),
-                task_function=self.task_function,
-                config=config,
-                job_dir_key="hydra.sweep.dir",
-                job_subdir_key="hydra.sweep.subdir",
-                configure_logging=False,
-            )
-        if ret.status is JobStatus.FAILED:
-            err = ret._return_value
-            if isinstance(err, LaunchRejectedMany):
-                job.problems = err.problems
-            elif isinstance(err, LaunchRejected):
-                job.problems = [err]
-            else:
-                job.crash = f"{type(err).__name__}: {err}"
+            err = self._run_task(config, job_dir)
+        if isinstance(err, LaunchRejectedMany):
+            job.problems = err.problems
+        elif isinstance(err, LaunchRejected):
+            job.problems = [err]
+        elif err is not None:
+            job.crash = f"{type(err).__name__}: {err}"
         return job
+
+    def _run_task(self, config: DictConfig, job_dir: Path) -> Exception | None:
+        """What Hydra's run_job does for a job (its output dir, HydraConfig, the .hydra record,
+        hydra.job.env_set, the task), less its two deep copies of the whole config, which cost
+        a sweep of many jobs more than anything else here. Returns what the task raised."""
+        with read_write(config.hydra.runtime), open_dict(config.hydra.runtime):
+            config.hydra.runtime.output_dir = str(job_dir.resolve())
+        previous = HydraConfig.instance().cfg
+        HydraConfig.instance().set_config(config)
+        try:
+            task_cfg = OmegaConf.masked_copy(config, [k for k in config if k != "hydra"])
+            if config.hydra.output_subdir is not None:
+                record = job_dir / str(config.hydra.output_subdir)
+                _save_config(task_cfg, "config.yaml", record)
+                _save_config(HydraConfig.instance().cfg, "hydra.yaml", record)
+                _save_config(config.hydra.overrides.task, "overrides.yaml", record)
+            with env_override(dict(config.hydra.job.env_set)):
+                self.task_function(task_cfg)
+        except Exception as err:
+            return err
+        finally:
+            HydraConfig.instance().cfg = previous
+        return None
 
     def _check_cluster(self, group: list[Job], notes: list[str]) -> None:
         errors, found = cluster_problems(group[0].params)

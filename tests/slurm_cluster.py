@@ -8,6 +8,7 @@ the end, but only if this session started it. Every wait here is bounded.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -40,6 +41,20 @@ FINAL_STATES = frozenset(
         "TIMEOUT",
     }
 )
+
+
+# Launcher settings that fit the local cluster: no GPUs, a 60-minute MaxTime, quick status lines.
+LOCAL_SLURM = [
+    "cluster=slurm",
+    "hydra.launcher.gpus_per_node=null",
+    "hydra.launcher.timeout_min=5",
+    "hydra.launcher.status_interval_s=1",
+]
+
+
+def sweep_rows(sweep_dir: Path) -> list[dict[str, Any]]:
+    """The sweep's sweep.json."""
+    return json.loads((sweep_dir / "sweep.json").read_text())
 
 
 def state_dir() -> Path:

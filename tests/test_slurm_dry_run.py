@@ -4,10 +4,12 @@ real submit is refused at once. Each test hides Slurm's commands (PATH without t
 from __future__ import annotations
 
 import json
+import subprocess
 from pathlib import Path
 
 import yaml
 from conftest import STAND_IN_ROOT, compose_config, run_cli
+from omegaconf import OmegaConf
 
 from nemotron_align.render import to_nemo_rl_dict
 from nemotron_align.resolvers import TINY_DATA_DIR
@@ -26,19 +28,23 @@ def _rows(sweep_dir: Path) -> list[dict]:
     return json.loads((sweep_dir / "sweep.json").read_text())
 
 
-def test_dry_run_writes_every_job_and_prints_the_sbatch_script(tmp_path: Path) -> None:
-    sweep_dir = tmp_path / "sweep"
-    result = run_cli(
-        [
-            "cluster=slurm",
-            "algo=dpo",
-            "data=tiny",
-            "launch.dry_run=true",
-            "dpo.reference_policy_kl_penalty=0.05,0.1",
-            f"hydra.sweep.dir={sweep_dir}",
-        ],
+def _slurm_cli(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """The CLI with cluster=slurm, into <tmp_path>/sweep, where there is no Slurm."""
+    return run_cli(
+        ["cluster=slurm", *args, f"hydra.sweep.dir={tmp_path / 'sweep'}"],
         cwd=tmp_path,
         env=_no_slurm(tmp_path),
+    )
+
+
+def test_dry_run_writes_every_job_and_prints_the_sbatch_script(tmp_path: Path) -> None:
+    sweep_dir = tmp_path / "sweep"
+    result = _slurm_cli(
+        tmp_path,
+        "algo=dpo",
+        "data=tiny",
+        "launch.dry_run=true",
+        "dpo.reference_policy_kl_penalty=0.05,0.1",
     )
     assert result.returncode == 0, result.stderr
     assert "Traceback" not in result.stderr
@@ -60,11 +66,7 @@ def test_dry_run_writes_every_job_and_prints_the_sbatch_script(tmp_path: Path) -
 
 def test_submit_without_slurm_is_refused_before_any_folder(tmp_path: Path) -> None:
     sweep_dir = tmp_path / "sweep"
-    result = run_cli(
-        ["cluster=slurm", "algo=dpo", "data=tiny", f"hydra.sweep.dir={sweep_dir}"],
-        cwd=tmp_path,
-        env=_no_slurm(tmp_path),
-    )
+    result = _slurm_cli(tmp_path, "algo=dpo", "data=tiny")
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
     assert "error: cluster=slurm: no Slurm on this machine (sbatch is not on PATH)" in result.stderr
@@ -75,17 +77,12 @@ def test_submit_without_slurm_is_refused_before_any_folder(tmp_path: Path) -> No
 def test_a_bad_job_is_named_and_the_others_still_checked(tmp_path: Path) -> None:
     sweep_dir = tmp_path / "sweep"
     missing = tmp_path / "missing.jsonl"
-    result = run_cli(
-        [
-            "cluster=slurm",
-            "algo=dpo",
-            "data=tiny",
-            "launch.dry_run=true",
-            f"data.train.data_path={DPO_TRAIN},{missing}",
-            f"hydra.sweep.dir={sweep_dir}",
-        ],
-        cwd=tmp_path,
-        env=_no_slurm(tmp_path),
+    result = _slurm_cli(
+        tmp_path,
+        "algo=dpo",
+        "data=tiny",
+        "launch.dry_run=true",
+        f"data.train.data_path={DPO_TRAIN},{missing}",
     )
     assert result.returncode == 1, result.stderr
     assert (
@@ -99,18 +96,12 @@ def test_a_bad_job_is_named_and_the_others_still_checked(tmp_path: Path) -> None
 
 
 def test_every_job_bad_exits_2(tmp_path: Path) -> None:
-    sweep_dir = tmp_path / "sweep"
-    result = run_cli(
-        [
-            "cluster=slurm",
-            "algo=dpo",
-            "data=tiny",
-            "launch.dry_run=true",
-            f"data.train.data_path={tmp_path / 'a.jsonl'},{tmp_path / 'b.jsonl'}",
-            f"hydra.sweep.dir={sweep_dir}",
-        ],
-        cwd=tmp_path,
-        env=_no_slurm(tmp_path),
+    result = _slurm_cli(
+        tmp_path,
+        "algo=dpo",
+        "data=tiny",
+        "launch.dry_run=true",
+        f"data.train.data_path={tmp_path / 'a.jsonl'},{tmp_path / 'b.jsonl'}",
     )
     assert result.returncode == 2, result.stderr
     assert result.stderr.count("error: job ") == 2
@@ -120,7 +111,6 @@ def test_every_job_bad_exits_2(tmp_path: Path) -> None:
 def test_container_job_script_and_mounts(tmp_path: Path) -> None:
     sweep_dir = tmp_path / "sweep"
     args = [
-        "cluster=slurm",
         "algo=dpo",
         "data=tiny",
         "launch.dry_run=true",
@@ -136,12 +126,9 @@ def test_container_job_script_and_mounts(tmp_path: Path) -> None:
         "+hydra.launcher.additional_parameters.exclusive=true",
         "hydra.launcher.setup=['export HF_HOME=/shared/hf']",
         "hydra.launcher.container_image='nvcr.io#nvidia/nemo-rl:v0.7.0'",
-        f"hydra.sweep.dir={sweep_dir}",
     ]
-    unmounted = run_cli(
-        [*args, f"hydra.launcher.container_mounts=[{tmp_path}:{tmp_path}]"],
-        cwd=tmp_path,
-        env=_no_slurm(tmp_path),
+    unmounted = _slurm_cli(
+        tmp_path, *args, f"hydra.launcher.container_mounts=[{tmp_path}:{tmp_path}]"
     )
     # The tiny data lies outside every mount: NeMo-RL in the container would not see it.
     assert unmounted.returncode == 2, unmounted.stderr
@@ -149,11 +136,7 @@ def test_container_job_script_and_mounts(tmp_path: Path) -> None:
     assert "container_mounts" in unmounted.stderr
 
     mounts = f"[{tmp_path}:{tmp_path},{TINY_DATA_DIR}:{TINY_DATA_DIR}]"
-    result = run_cli(
-        [*args, f"hydra.launcher.container_mounts={mounts}"],
-        cwd=tmp_path,
-        env=_no_slurm(tmp_path),
-    )
+    result = _slurm_cli(tmp_path, *args, f"hydra.launcher.container_mounts={mounts}")
     assert result.returncode == 0, result.stderr
     for line in (
         "#SBATCH --nodes=2",
@@ -185,17 +168,8 @@ def test_each_job_of_a_one_process_sweep_renders_what_composing_it_alone_does(
 ) -> None:
     """The sweep composes all jobs in one process, reusing Hydra's file reads across jobs."""
     sweep_dir = tmp_path / "sweep"
-    result = run_cli(
-        [
-            "cluster=slurm",
-            "data=tiny",
-            "launch.dry_run=true",
-            "algo=dpo,rlvr",
-            "cluster.num_nodes=1,2",
-            f"hydra.sweep.dir={sweep_dir}",
-        ],
-        cwd=tmp_path,
-        env=_no_slurm(tmp_path),
+    result = _slurm_cli(
+        tmp_path, "data=tiny", "launch.dry_run=true", "algo=dpo,rlvr", "cluster.num_nodes=1,2"
     )
     assert result.returncode in (0, 1), result.stderr
     for row in _rows(sweep_dir):
@@ -207,4 +181,26 @@ def test_each_job_of_a_one_process_sweep_renders_what_composing_it_alone_does(
             job_dir,
         )
         assert yaml.safe_load((job_dir / "nemo_rl.yaml").read_text()) == to_nemo_rl_dict(alone)
+        # Hydra's own record of the job, as Hydra writes it.
+        record = job_dir / ".hydra"
+        assert yaml.safe_load((record / "overrides.yaml").read_text()) == row["overrides"]
+        task = OmegaConf.to_container(alone)
+        del task["hydra"]
+        assert OmegaConf.to_container(OmegaConf.load(record / "config.yaml")) == task
+        assert OmegaConf.load(record / "hydra.yaml").hydra.job.num == row["job"]
     assert sum(r["status"] == "dry_run" for r in _rows(sweep_dir)) >= 2
+
+
+def test_preflight_warn_submits_a_bad_job_anyway(tmp_path: Path) -> None:
+    missing = tmp_path / "missing.jsonl"
+    result = _slurm_cli(
+        tmp_path,
+        "algo=dpo",
+        "data=tiny",
+        "launch.dry_run=true",
+        "launch.preflight=warn",
+        f"data.train.data_path={missing}",
+    )
+    assert result.returncode == 0, result.stderr
+    assert f"warning: data.train.data_path: {missing} does not exist" in result.stderr
+    assert "#SBATCH --array=0%1" in result.stderr

@@ -8,22 +8,11 @@ from pathlib import Path
 
 import pytest
 from conftest import run_cli, start_cli, wait_for_file
-from slurm_cluster import SlurmCluster
+from slurm_cluster import LOCAL_SLURM, SlurmCluster, sweep_rows
 
 pytestmark = pytest.mark.slurm
 
-# The local cluster has no GPUs and a 60-minute MaxTime.
-LOCAL = [
-    "cluster=slurm",
-    "hydra.launcher.gpus_per_node=null",
-    "hydra.launcher.timeout_min=5",
-    "hydra.launcher.status_interval_s=1",
-]
 SWEEP_TIMEOUT_S = 240
-
-
-def rows(sweep_dir: Path) -> list[dict]:
-    return json.loads((sweep_dir / "sweep.json").read_text())
 
 
 def test_beta_sweep_is_one_job_array_and_a_failure_is_recorded(
@@ -32,7 +21,7 @@ def test_beta_sweep_is_one_job_array_and_a_failure_is_recorded(
     sweep_dir = tmp_path / "sweep"
     result = run_cli(
         [
-            *LOCAL,
+            *LOCAL_SLURM,
             "algo=dpo",
             "data=tiny",
             "dpo.reference_policy_kl_penalty=0.05,0.1,0.3",
@@ -46,7 +35,7 @@ def test_beta_sweep_is_one_job_array_and_a_failure_is_recorded(
     job_ids = re.findall(r"submitted as Slurm job (\d+)_(\d+)", result.stderr)
     assert len(job_ids) == 3 and len({array for array, _ in job_ids}) == 1  # one job array
     assert "log: " in result.stderr and "jobs: " in result.stderr  # ids, logs, status line
-    assert [(r["status"], r["exit_code"]) for r in rows(sweep_dir)] == [
+    assert [(r["status"], r["exit_code"]) for r in sweep_rows(sweep_dir)] == [
         ("succeeded", 0),
         ("failed", 9),
         ("succeeded", 0),
@@ -64,13 +53,13 @@ def test_single_run_goes_through_slurm(
 ) -> None:
     sweep_dir = tmp_path / "single"
     result = run_cli(
-        [*LOCAL, "algo=rlvr", "data=tiny", f"hydra.sweep.dir={sweep_dir}"],
+        [*LOCAL_SLURM, "algo=rlvr", "data=tiny", f"hydra.sweep.dir={sweep_dir}"],
         cwd=tmp_path,
         timeout=SWEEP_TIMEOUT_S,
         env=stand_in_env,
     )
     assert result.returncode == 0, result.stderr
-    assert [r["status"] for r in rows(sweep_dir)] == ["succeeded"]
+    assert [r["status"] for r in sweep_rows(sweep_dir)] == ["succeeded"]
     record = json.loads(Path(stand_in_env["STAND_IN_RECORD"]).read_text())
     assert record["script"] == "examples/run_grpo.py" and "failure" not in record
 
@@ -81,7 +70,7 @@ def test_job_over_its_time_limit_surfaces(
     sweep_dir = tmp_path / "late"
     result = run_cli(
         [
-            *LOCAL[:-2],
+            *LOCAL_SLURM[:-2],
             "hydra.launcher.timeout_min=1",
             "hydra.launcher.signal_delay_s=30",
             "hydra.launcher.status_interval_s=2",
@@ -99,7 +88,7 @@ def test_job_over_its_time_limit_surfaces(
         },
     )
     assert result.returncode == 1
-    (row,) = rows(sweep_dir)
+    (row,) = sweep_rows(sweep_dir)
     assert row["status"] == "timeout", row
     assert "0 of 1 jobs succeeded" in result.stderr
 
@@ -117,7 +106,7 @@ def test_cancelled_job_without_result_is_recorded(
     }
     proc = start_cli(
         [
-            *LOCAL,
+            *LOCAL_SLURM,
             "algo=dpo",
             "data=tiny",
             f"hydra.sweep.dir={sweep_dir}",
@@ -133,13 +122,13 @@ def test_cancelled_job_without_result_is_recorded(
         proc.kill()
     assert proc.returncode == 1, stderr
     assert "without a result" in stderr
-    (row,) = rows(sweep_dir)
+    (row,) = sweep_rows(sweep_dir)
     assert row["status"] == "cancelled" and row["log"].endswith("_log.out")
 
 
 def _job_id(sweep_dir: Path) -> str:
     """The Slurm id of the sweep's one job, once it has been submitted."""
-    (row,) = rows(sweep_dir)
+    (row,) = sweep_rows(sweep_dir)
     return row["slurm_job_id"]
 
 
@@ -158,7 +147,7 @@ def test_preemption_signal_reaches_nemo_rl_and_the_job_is_requeued(
     }
     proc = start_cli(
         [
-            *LOCAL,
+            *LOCAL_SLURM,
             # A SIGUSR2 long before the time limit means preemption, which is always requeued.
             "hydra.launcher.timeout_min=50",
             "algo=dpo",
@@ -175,7 +164,7 @@ def test_preemption_signal_reaches_nemo_rl_and_the_job_is_requeued(
     finally:
         proc.kill()
     assert proc.returncode == 0, stderr
-    (row,) = rows(sweep_dir)
+    (row,) = sweep_rows(sweep_dir)
     assert row["status"] == "succeeded"
     # Only the first run waited, and it got SIGUSR2: from Slurm, which signals every process of
     # the step, and forwarded by the launcher (which forwards whatever reaches it).

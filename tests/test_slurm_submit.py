@@ -17,32 +17,25 @@ from pathlib import Path
 import pytest
 from conftest import STAND_IN_ROOT, gym_data_overrides, run_cli, start_cli
 from node_python import node_python  # noqa: F401  (session fixture)
-from slurm_cluster import SlurmCluster
+from slurm_cluster import LOCAL_SLURM, SlurmCluster, sweep_rows
 
 from nemotron_align.resolvers import TINY_DATA_DIR
 
 pytestmark = pytest.mark.slurm
 
-# The local cluster has no GPUs and a 60-minute MaxTime.
-LOCAL = [
-    "cluster=slurm",
-    "hydra.launcher.gpus_per_node=null",
-    "hydra.launcher.timeout_min=5",
-    "hydra.launcher.status_interval_s=1",
-]
 TIMEOUT_S = 240
 DPO_TRAIN = TINY_DATA_DIR / "dpo_train.jsonl"
 ACCOUNTING_LAG_S = 10
 
 
-def _rows(sweep_dir: Path) -> list[dict]:
-    return json.loads((sweep_dir / "sweep.json").read_text())
-
-
 def _named(tmp_path: Path) -> tuple[str, list[str]]:
     """A job name no other test uses, so that sacct can be asked what this test submitted."""
     name = f"na-{uuid.uuid4().hex[:10]}"
-    return name, [*LOCAL, f"hydra.launcher.name={name}", f"hydra.sweep.dir={tmp_path / 'sweep'}"]
+    return name, [
+        *LOCAL_SLURM,
+        f"hydra.launcher.name={name}",
+        f"hydra.sweep.dir={tmp_path / 'sweep'}",
+    ]
 
 
 def _submitted(cluster: SlurmCluster, name: str, expected: list[str]) -> list[str]:
@@ -74,7 +67,7 @@ def test_bad_job_of_three_is_never_submitted(
         f"error: job 1 (data.train.data_path={missing}): data.train.data_path: {missing} "
         "does not exist" in result.stderr
     )
-    rows = _rows(tmp_path / "sweep")
+    rows = sweep_rows(tmp_path / "sweep")
     assert [r["status"] for r in rows] == ["succeeded", "rejected", "succeeded"]
     assert "slurm_job_id" not in rows[1] and "does not exist" in rows[1]["error"]
     array = rows[0]["slurm_job_id"].split("_")[0]
@@ -94,7 +87,7 @@ def test_sweep_of_only_bad_jobs_submits_nothing(
     )
     assert result.returncode == 2, result.stderr
     assert result.stderr.count("error: job ") == 2 and "submitted as Slurm job" not in result.stderr
-    assert [r["status"] for r in _rows(tmp_path / "sweep")] == ["rejected", "rejected"]
+    assert [r["status"] for r in sweep_rows(tmp_path / "sweep")] == ["rejected", "rejected"]
     assert _submitted(slurm_cluster, name, []) == []
 
 
@@ -124,7 +117,7 @@ def test_data_removed_after_submission_is_rejected_on_the_node(
     finally:
         proc.kill()
     assert proc.returncode == 2, stderr
-    (row,) = _rows(sweep_dir)
+    (row,) = sweep_rows(sweep_dir)
     assert row["status"] == "rejected" and row["exit_code"] == 2
     assert f"data.train.data_path: {data} does not exist on " in row["error"]
     assert f"error: data.train.data_path: {data} does not exist on " in stderr  # the summary
@@ -138,7 +131,7 @@ def _wait_for_submission(sweep_dir: Path, proc: object) -> str:
     while time.monotonic() < deadline:
         assert proc.poll() is None  # type: ignore[attr-defined]
         try:
-            (row,) = _rows(sweep_dir)
+            (row,) = sweep_rows(sweep_dir)
         except (OSError, ValueError):
             row = {}
         if row.get("slurm_job_id"):
@@ -166,7 +159,7 @@ def test_dry_run_submits_nothing(
     assert result.returncode == 0, result.stderr
     assert "#SBATCH --array=0,1%2" in result.stderr and "#SBATCH --partition" not in result.stderr
     assert "sinfo" not in result.stderr  # the cluster checks ran, and passed
-    assert [r["status"] for r in _rows(tmp_path / "sweep")] == ["dry_run", "dry_run"]
+    assert [r["status"] for r in sweep_rows(tmp_path / "sweep")] == ["dry_run", "dry_run"]
     assert _submitted(slurm_cluster, name, []) == []
 
 
@@ -227,7 +220,7 @@ def test_jobs_run_under_another_python_with_nothing_of_ours_installed(
         sweep_dir = tmp_path / what
         result = run_cli(
             [
-                *LOCAL,
+                *LOCAL_SLURM,
                 f"hydra.launcher.python={node_python}",
                 f"algo={algo}",
                 "data=tiny",
@@ -240,7 +233,7 @@ def test_jobs_run_under_another_python_with_nothing_of_ours_installed(
             env=env,
         )
         assert result.returncode == 0, result.stderr
-        rows = _rows(sweep_dir)
+        rows = sweep_rows(sweep_dir)
         assert [r["status"] for r in rows] == ["succeeded"] * (2 if extra else 1)
         for row in rows:
             record = json.loads((Path(row["job_folder"]) / "launch.json").read_text())
