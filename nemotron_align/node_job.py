@@ -218,7 +218,9 @@ def run(job_dir: Path) -> int:
     env = child_environment(job.env)
     requeue = _Requeue(job)
     previous = signal.getsignal(signal.SIGUSR2)
-    signal.signal(signal.SIGUSR2, requeue)
+    # One task asks Slurm to requeue the job; the others must only outlive the signal (a Python
+    # handler, unlike SIG_IGN, is not inherited by the processes they start).
+    signal.signal(signal.SIGUSR2, requeue if head else _outlive)
     try:
         code = _start(job, argv, env)
     finally:
@@ -230,6 +232,10 @@ def run(job_dir: Path) -> int:
     if requeue.requested:
         requeue.now()
     return code
+
+
+def _outlive(signum: int, frame: object) -> None:
+    pass
 
 
 def _start(job: NodeJob, argv: list[str], env: dict[str, str]) -> int:

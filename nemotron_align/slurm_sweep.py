@@ -11,29 +11,18 @@
 
 from __future__ import annotations
 
-import collections
 import contextlib
-import copy
-import dataclasses
 import json
-import logging
 import shlex
 import shutil
 import sys
-from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from hydra._internal.core_plugins.file_config_source import FileConfigSource
-from hydra._internal.core_plugins.importlib_resources_config_source import (
-    ImportlibResourcesConfigSource,
-)
-from hydra.core.hydra_config import HydraConfig
-from hydra.core.utils import JobReturn, JobStatus, _save_config, env_override, filter_overrides
-from hydra.plugins.config_source import ConfigResult
+from hydra.core.utils import JobReturn, JobStatus, filter_overrides
 from hydra.types import HydraContext, TaskFunction
-from omegaconf import DictConfig, OmegaConf, open_dict, read_write
+from omegaconf import DictConfig, OmegaConf, open_dict
 
 from nemotron_align import slurm_submit
 from nemotron_align.errors import EXIT_REJECTED, LaunchRejected, LaunchRejectedMany
@@ -41,50 +30,7 @@ from nemotron_align.job_record import read_job_record, update_job_record, write_
 from nemotron_align.record import LAUNCH_JSON
 from nemotron_align.slurm_checks import cluster_problems
 from nemotron_align.slurm_prepare import job_python
-
-
-class JobComposer:
-    """Compose many jobs in one process cheaply.
-
-    Hydra's sweeper composes every job of a batch to validate it, then the launcher composes it
-    again: what the sweeper composed (and only read) is kept for the launch, one per job. And
-    every composition parses each config file anew, which is most of its cost: each file is
-    parsed once per process, and later loads get a deep copy (several times cheaper than parsing;
-    a copy, because Hydra edits what it loads).
-    """
-
-    def __init__(self, loader: Any) -> None:
-        self._compose = loader.load_sweep_config
-        self._validated: dict[tuple[str, ...], collections.deque[DictConfig]] = {}
-        loader.load_sweep_config = self._validate
-        for source in (ImportlibResourcesConfigSource, FileConfigSource):
-            if not hasattr(source.load_config, "parsed"):
-                source.load_config = _parsed_once(source.load_config)
-
-    def _validate(self, master_config: DictConfig, sweep_overrides: list[str]) -> DictConfig:
-        config = self._compose(master_config, sweep_overrides)
-        self._validated.setdefault(tuple(sweep_overrides), collections.deque()).append(config)
-        return config
-
-    def __call__(self, master_config: DictConfig, sweep_overrides: list[str]) -> DictConfig:
-        kept = self._validated.get(tuple(sweep_overrides))
-        return kept.popleft() if kept else self._compose(master_config, sweep_overrides)
-
-
-def _parsed_once(load: Callable[[Any, str], ConfigResult]) -> Callable[[Any, str], ConfigResult]:
-    parsed: dict[tuple[str, str], ConfigResult] = {}
-
-    def load_config(source: Any, config_path: str) -> ConfigResult:
-        key = (source.path, config_path)
-        if key not in parsed:
-            parsed[key] = load(source, config_path)
-        first = parsed[key]
-        return dataclasses.replace(
-            first, config=copy.deepcopy(first.config), header=dict(first.header)
-        )
-
-    load_config.parsed = parsed  # type: ignore[attr-defined]
-    return load_config
+from nemotron_align.sweep_compose import JobComposer, job_log, run_task
 
 
 def _say(text: str) -> None:
@@ -193,8 +139,8 @@ class SlurmSweep:
         job_dir = self.sweep_dir / str(OmegaConf.select(config, "hydra.sweep.subdir"))
         params = OmegaConf.to_container(config.hydra.launcher, resolve=True)
         job = Job(num, overrides, job_dir, params)  # type: ignore[arg-type]
-        with _job_log(job_dir, config):
-            err = self._run_task(config, job_dir)
+        with job_log(job_dir, config):
+            err = run_task(self.task_function, config, job_dir)
         if isinstance(err, LaunchRejectedMany):
             job.problems = err.problems
         elif isinstance(err, LaunchRejected):
@@ -202,29 +148,6 @@ class SlurmSweep:
         elif err is not None:
             job.crash = f"{type(err).__name__}: {err}"
         return job
-
-    def _run_task(self, config: DictConfig, job_dir: Path) -> Exception | None:
-        """What Hydra's run_job does for a job (its output dir, HydraConfig, the .hydra record,
-        hydra.job.env_set, the task), less its two deep copies of the whole config, which cost
-        a sweep of many jobs more than anything else here. Returns what the task raised."""
-        with read_write(config.hydra.runtime), open_dict(config.hydra.runtime):
-            config.hydra.runtime.output_dir = str(job_dir.resolve())
-        previous = HydraConfig.instance().cfg
-        HydraConfig.instance().set_config(config)
-        try:
-            task_cfg = OmegaConf.masked_copy(config, [k for k in config if k != "hydra"])
-            if config.hydra.output_subdir is not None:
-                record = job_dir / str(config.hydra.output_subdir)
-                _save_config(task_cfg, "config.yaml", record)
-                _save_config(HydraConfig.instance().cfg, "hydra.yaml", record)
-                _save_config(config.hydra.overrides.task, "overrides.yaml", record)
-            with env_override(dict(config.hydra.job.env_set)):
-                self.task_function(task_cfg)
-        except Exception as err:
-            return err
-        finally:
-            HydraConfig.instance().cfg = previous
-        return None
 
     def _check_cluster(self, group: list[Job], notes: list[str]) -> None:
         errors, found = cluster_problems(group[0].params)
@@ -366,21 +289,3 @@ def _folder(params: dict[str, Any]) -> Path:
 
 def _in_job(problem: LaunchRejected, job: Job) -> str:
     return problem.render().replace("error: ", f"error: {job.label}: ", 1)
-
-
-@contextlib.contextmanager
-def _job_log(job_dir: Path, config: DictConfig) -> Iterator[None]:
-    """While a job is made ready, what it logs goes to its own log file only, in the format of
-    the job logging config; the terminal shows the sweep's own lines."""
-    job_dir.mkdir(parents=True, exist_ok=True)
-    fmt = OmegaConf.select(config, "hydra.job_logging.formatters.file.format")
-    handler = logging.FileHandler(job_dir / f"{config.hydra.job.name}.log", delay=True)
-    handler.setFormatter(logging.Formatter(fmt))
-    root = logging.getLogger()
-    kept, level = root.handlers[:], root.level
-    root.handlers, root.level = [handler], logging.INFO
-    try:
-        yield
-    finally:
-        handler.close()
-        root.handlers, root.level = kept, level

@@ -27,7 +27,7 @@ class NemotronSlurmLauncher(Launcher):
     def setup(
         self, *, hydra_context: HydraContext, task_function: TaskFunction, config: DictConfig
     ) -> None:
-        from nemotron_align.slurm_sweep import JobComposer
+        from nemotron_align.sweep_compose import JobComposer
 
         self.config = config
         self.hydra_context = hydra_context
