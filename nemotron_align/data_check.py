@@ -28,6 +28,8 @@ from typing import Any, Literal
 import orjson
 import xxhash
 
+from nemotron_align.errors import LaunchRejected
+
 Kind = Literal["preference", "response", "nemo_gym"]
 
 # Check names. Each problem counts under exactly one.
@@ -53,6 +55,8 @@ DEFAULT_KEYS: dict[str, dict[str, str]] = {
     "nemo_gym": {},
 }
 GYM_AGENT_TYPE = "responses_api_agents"
+
+Normalize = Callable[[dict[str, Any]], dict[str, Any]]
 
 _BUFFER_BYTES = 1 << 20
 # Below this much data per process, starting another process costs more than it saves.
@@ -112,6 +116,20 @@ class DataReport:
     def ok(self) -> bool:
         return self.error_count == 0
 
+    def rejections(self) -> list[LaunchRejected]:
+        """The errors shown, and how many more there are, as launch rejections."""
+        found = [LaunchRejected(p.where, p.problem, p.fix) for p in self.errors]
+        if self.error_count > len(self.errors):
+            more = self.error_count - len(self.errors)
+            found.append(
+                LaunchRejected(
+                    self.path,
+                    f"{more:,} more errors not shown",
+                    "fix the ones above, then check again",
+                )
+            )
+        return found
+
     def render(self) -> str:
         lines = [
             f"{self.path}: {self.kind} data, {self.rows:,} rows, {self.bytes / 1e6:,.1f} MB: "
@@ -138,6 +156,7 @@ class _Rules:
     agent_names: frozenset[str] | None
     allow_missing_agent_ref: bool
     parse_answers: bool
+    normalize: Normalize | None
 
 
 @dataclass
@@ -182,6 +201,7 @@ def check_file(
     keys: Mapping[str, str] | None = None,
     agent_names: Collection[str] | None = None,
     allow_missing_agent_ref: bool = False,
+    normalize: Normalize | None = None,
     max_reported: int = 20,
     workers: int | None = None,
 ) -> DataReport:
@@ -189,9 +209,10 @@ def check_file(
 
     keys: NeMo-RL's key settings for the kind (prompt_key/chosen_key/rejected_key, or
     input_key/output_key), defaults as in NeMo-RL. agent_names: for nemo_gym, the agent
-    instances a row's agent_ref may name (None: any). workers: processes to use (None: one per
-    64 MiB of data, up to the CPUs available and at most 8). Raises OSError if the file cannot
-    be read.
+    instances a row's agent_ref may name (None: any). normalize: rewrites each object row
+    before its checks, as the run will (picklable: workers receive it). workers: processes to
+    use (None: one per 64 MiB of data, up to the CPUs available and at most 8). Raises OSError
+    if the file cannot be read.
     """
     if kind not in DEFAULT_KEYS:
         raise ValueError(f"kind must be one of {sorted(DEFAULT_KEYS)}, not {kind!r}")
@@ -214,6 +235,7 @@ def check_file(
         agent_names=None if agent_names is None else frozenset(agent_names),
         allow_missing_agent_ref=allow_missing_agent_ref,
         parse_answers=parse_answers,
+        normalize=normalize,
     )
     size = os.path.getsize(path)
     if workers is None:
@@ -277,6 +299,7 @@ def _lines(path: str, start: int, end: int) -> Iterator[bytes]:
 def _scan(path: str, start: int, end: int, rules: _Rules, max_reported: int) -> _Partial:
     acc = _Partial(path, max_reported)
     check_row = _ROW_CHECKS[rules.kind](rules, acc)
+    normalize = rules.normalize
     loads = orjson.loads
     line = blank = 0
     for text in _lines(path, start, end):
@@ -287,16 +310,10 @@ def _scan(path: str, start: int, end: int, rules: _Rules, max_reported: int) -> 
             if not text.strip():
                 blank += 1
                 continue
-            acc.add(
-                line,
-                MALFORMED_JSON,
-                f"not valid JSON ({e.msg} at column {e.colno}); expected one JSON object",
-                "write one JSON object per line (JSON Lines): a pretty-printed JSON file, a "
-                "truncated line or a raw newline inside a string breaks this",
-            )
+            acc.add(line, MALFORMED_JSON, *_malformed(text, e))
             continue
         if type(row) is dict:
-            check_row(row, line)
+            check_row(normalize(row) if normalize else row, line)
         else:
             acc.add(
                 line,
@@ -307,6 +324,34 @@ def _scan(path: str, start: int, end: int, rules: _Rules, max_reported: int) -> 
     acc.lines = line
     acc.rows = line - blank
     return acc
+
+
+def _malformed(text: bytes, err: orjson.JSONDecodeError) -> tuple[str, str]:
+    """(problem, fix) of a line that is not one JSON value, named by its likely cause."""
+    if text.startswith(b"\xef\xbb\xbf"):
+        return (
+            "starts with a UTF-8 byte-order mark (BOM); expected plain UTF-8 JSON",
+            "save the file as UTF-8 without a BOM (e.g. sed -i '1s/^\\xEF\\xBB\\xBF//' <file>)",
+        )
+    try:
+        text.decode()
+    except UnicodeDecodeError as bad:
+        return (
+            f"not valid UTF-8 (byte 0x{text[bad.start]:02x} at column {bad.start + 1}); "
+            "expected UTF-8 text",
+            "re-encode the file as UTF-8 (e.g. iconv -f <its encoding> -t UTF-8)",
+        )
+    if text.lstrip().startswith(b"["):
+        return (
+            f"not valid JSON ({err.msg} at column {err.colno}); the file looks like one JSON "
+            "array, expected one JSON object per line (JSON Lines)",
+            "write each row as one JSON object per line (e.g. jq -c '.[]' <file> > <file>l)",
+        )
+    return (
+        f"not valid JSON ({err.msg} at column {err.colno}); expected one JSON object",
+        "write one JSON object per line (JSON Lines): a pretty-printed JSON file, a truncated "
+        "line, a raw newline inside a string or text after the object breaks this",
+    )
 
 
 def _merge(
@@ -599,8 +644,8 @@ def _nemo_gym_checks(rules: _Rules, acc: _Partial) -> RowCheck:
                     line,
                     MISSING_AGENT_REF,
                     f"no `agent_ref`; expected {_AGENT_REF_SHAPE}, the agent that runs the row",
-                    "add agent_ref to every row (`gym dataset collate` does), or allow rows "
-                    "without one if the config routes them",
+                    "add agent_ref to every row (`gym dataset collate` does), or set "
+                    "data.default_agent_ref=<agent instance name>",
                 )
             return
         name = agent_ref.get("name") if type(agent_ref) is dict else None

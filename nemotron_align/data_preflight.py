@@ -1,10 +1,12 @@
 """Check a run's local JSONL data before launch (dry runs included): every row, streamed.
 
 Only local files of formats we know are checked; Hugging Face datasets and other classes are
-named in a note and left to NeMo-RL. NeMo-Gym rows are checked by gym_preflight, which also
-knows the agents and the row shapes the Gym runner rewrites. Every local train file must fill
-one global batch: NeMo-RL's train dataloader drops the incomplete last batch, so a smaller file
-trains no step at all.
+named in a note and left to NeMo-RL. A local file NeMo-RL would read with another reader than
+JSON, by its extension, is refused when its rows cannot come out right (data_format). Paths are
+already absolute against the launcher's cwd (data_paths). NeMo-Gym rows are checked by
+gym_preflight, which also knows the agents and the row shapes the Gym runner rewrites. Every
+local train file must fill one global batch: NeMo-RL's train dataloader drops the incomplete
+last batch, so a smaller file trains no step at all.
 """
 
 from __future__ import annotations
@@ -14,7 +16,9 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from nemotron_align.data_check import DataReport, check_file
+from nemotron_align.data_check import DEFAULT_KEYS, DataReport, check_file
+from nemotron_align.data_format import format_problem, reader_of
+from nemotron_align.data_paths import FILE_KEYS, is_local_path
 from nemotron_align.errors import LaunchRejected
 from nemotron_align.gym_data import split_settings
 from nemotron_align.pairing import GYM_DATASET, Trainer
@@ -36,12 +40,16 @@ def check_data(config: dict[str, Any], trainer: Trainer) -> tuple[list[LaunchRej
     train_rows: int | None = None
     for split, settings in splits.items():
         key = f"data.{split}"
+        problems += _prompt_file_problems(key, settings)
         name, path = settings.get("dataset_name"), settings.get("data_path")
         if name not in KINDS or not path:
             if name is not None and name != "NemoGymDataset":
                 log.info(
                     "%s: %s is loaded by NeMo-RL itself; its rows are not checked here", key, name
                 )
+            continue
+        if not is_local_path(path, Path.cwd()):
+            log.info("%s.data_path: %s is loaded from the Hugging Face Hub; not checked", key, path)
             continue
         if not Path(path).is_file():
             problems.append(
@@ -54,6 +62,14 @@ def check_data(config: dict[str, Any], trainer: Trainer) -> tuple[list[LaunchRej
             continue
         kind, key_names = KINDS[name]
         keys = {k: settings[k] for k in key_names if settings.get(k)}
+        columns = {**DEFAULT_KEYS[kind], **keys}.values()
+        unreadable = format_problem(f"{key}.data_path", Path(path), columns)
+        if unreadable:
+            problems.append(unreadable)
+            continue
+        if reader_of(Path(path)) != "json":
+            log.info("%s.data_path: %s is read by NeMo-RL's own reader; not checked", key, path)
+            continue
         stat = Path(path).stat()
         report = _check_file(
             str(Path(path).resolve()), stat.st_size, stat.st_mtime_ns, kind, tuple(keys.items())
@@ -62,20 +78,29 @@ def check_data(config: dict[str, Any], trainer: Trainer) -> tuple[list[LaunchRej
             train_rows = report.rows
         log.info("%s", report.render().splitlines()[0])
         warnings += [warning.render() for warning in report.warnings]
-        problems += [LaunchRejected(p.where, p.problem, p.fix) for p in report.errors]
-        if report.error_count > len(report.errors):
-            more = report.error_count - len(report.errors)
-            problems.append(
-                LaunchRejected(
-                    path, f"{more:,} more errors not shown", "fix the ones above, then check again"
-                )
-            )
+        problems += report.rejections()
     train = splits.get("train", {})
     if train.get("dataset_name") == GYM_DATASET and Path(train.get("data_path") or "").is_file():
         train_rows = _count_lines(Path(train["data_path"]))
     if train_rows is not None:
         problems += _batch_fit_problems(config, trainer, train.get("data_path"), train_rows)
     return problems, warnings
+
+
+def _prompt_file_problems(key: str, settings: dict[str, Any]) -> list[LaunchRejected]:
+    """NeMo-RL reads these files when it builds the dataset, and fails if one is missing. A
+    relative one names a file of the NeMo-RL checkout (data_paths), left to NeMo-RL."""
+    return [
+        LaunchRejected(
+            f"{key}.{name}",
+            f"{settings[name]} does not exist",
+            f"point it at an existing text file, or set {key}.{name}=null",
+        )
+        for name in FILE_KEYS
+        if settings.get(name)
+        and Path(settings[name]).is_absolute()
+        and not Path(settings[name]).is_file()
+    ]
 
 
 @functools.lru_cache(maxsize=64)

@@ -8,13 +8,14 @@ content-addressed file, so the same data always maps to the same file name.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from nemotron_align.data_check import check_file
 from nemotron_align.errors import LaunchRejected
 
 PROMPT_FIELDS = ("messages", "prompt", "question", "problem", "input")
@@ -28,17 +29,6 @@ _SHAREGPT_ROLES = {
 }
 
 
-@dataclass(frozen=True)
-class RowProblem:
-    path: Path
-    line: int
-    problem: str
-    fix: str
-
-    def rejection(self) -> LaunchRejected:
-        return LaunchRejected(f"{self.path}:{self.line}", self.problem, self.fix)
-
-
 def read_rows(path: Path) -> Iterator[tuple[int, Any]]:
     with path.open("rb") as f:
         for number, raw in enumerate(f, start=1):
@@ -46,9 +36,11 @@ def read_rows(path: Path) -> Iterator[tuple[int, Any]]:
                 try:
                     yield number, json.loads(raw)
                 except ValueError as err:
-                    raise RowProblem(
-                        path, number, f"is not valid JSON ({err})", "write one JSON object per line"
-                    ).rejection() from None
+                    raise LaunchRejected(
+                        f"{path}:{number}",
+                        f"is not valid JSON ({err})",
+                        "write one JSON object per line",
+                    ) from None
 
 
 def _as_messages(value: Any) -> list[dict[str, Any]] | None:
@@ -83,45 +75,6 @@ def normalize_row(row: dict[str, Any], default_agent: str | None) -> dict[str, A
     return out
 
 
-def row_problems(path: Path, line: int, row: Any, agents: set[str]) -> list[RowProblem]:
-    if not isinstance(row, dict):
-        return [RowProblem(path, line, "is not a JSON object", "write one object per line")]
-    found = []
-    params = row.get("responses_create_params")
-    if not isinstance(params, dict) or _as_messages(params.get("input")) is None:
-        found.append(
-            RowProblem(
-                path,
-                line,
-                "has no usable prompt: responses_create_params.input must be a non-empty string or "
-                "a list of {role, content} messages",
-                "add responses_create_params.input, or one of " + ", ".join(PROMPT_FIELDS),
-            )
-        )
-    ref = row.get("agent_ref")
-    if not isinstance(ref, dict) or ref.get("type") != AGENT_TYPE or not ref.get("name"):
-        found.append(
-            RowProblem(
-                path,
-                line,
-                f'has no agent_ref ({{"type": "{AGENT_TYPE}", "name": <agent>}})',
-                "add agent_ref to each row, or set data.default_agent_ref=<agent instance name>",
-            )
-        )
-    elif agents is not None and ref["name"] not in agents:
-        known = ", ".join(sorted(agents)) or "none"
-        found.append(
-            RowProblem(
-                path,
-                line,
-                f"agent_ref.name '{ref['name']}' names no agent defined by env.nemo_gym "
-                f"(defined: {known})",
-                "fix the name, or add the agent's config to env.nemo_gym.config_paths",
-            )
-        )
-    return found
-
-
 def default_agent(data: dict[str, Any], agents: set[str] | None) -> str | None:
     """data.default_agent_ref if set, else the only agent defined, else None."""
     configured = data.get("default_agent_ref")
@@ -152,9 +105,10 @@ def split_paths(data: dict[str, Any]) -> dict[str, Path]:
 
 
 def check_rows(
-    data: dict[str, Any], agents: set[str], max_reported: int = 20
+    data: dict[str, Any], agents: set[str] | None, max_reported: int = 20
 ) -> list[LaunchRejected]:
-    agent = default_agent(data, agents)
+    """Every Gym data file through data_check, rows rewritten first as the Gym runner will."""
+    normalize = functools.partial(normalize_row, default_agent=default_agent(data, agents))
     problems: list[LaunchRejected] = []
     for split, path in split_paths(data).items():
         if not path.is_file():
@@ -166,14 +120,10 @@ def check_rows(
                 )
             )
             continue
-        try:
-            for line, row in read_rows(path):
-                normalized = normalize_row(row, agent) if isinstance(row, dict) else row
-                for found in row_problems(path, line, normalized, agents):
-                    if len(problems) < max_reported:
-                        problems.append(found.rejection())
-        except LaunchRejected as err:
-            problems.append(err)
+        report = check_file(
+            path, "nemo_gym", agent_names=agents, normalize=normalize, max_reported=max_reported
+        )
+        problems += report.rejections()
     return problems
 
 

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import yaml
 from omegaconf import DictConfig, ListConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
+from nemotron_align.data_paths import absolute_data_paths
 from nemotron_align.errors import LaunchRejected, LaunchRejectedMany
 from nemotron_align.secret_env import secret_values
 
@@ -52,7 +54,8 @@ def leaf_paths(node: Any, prefix: str = "") -> Iterator[tuple[str, Any]]:
 
 
 def to_nemo_rl_dict(cfg: DictConfig) -> dict[str, Any]:
-    """Resolve every interpolation and drop the launcher's keys; reject leftovers."""
+    """Resolve every interpolation and drop the launcher's keys; reject leftovers. Local data
+    paths are made absolute against the working directory (data_paths)."""
     holes = [h for h in missing_keys(cfg) if h.split(".")[0] not in LAUNCHER_KEYS]
     if holes:
         raise LaunchRejectedMany(
@@ -69,6 +72,9 @@ def to_nemo_rl_dict(cfg: DictConfig) -> dict[str, Any]:
             "fix or override the interpolation it uses",
         ) from None
     _reject_secrets(resolved)
+    if isinstance(resolved.get("data"), dict):
+        # NeMo-RL runs from its own root: relative paths would name other files there.
+        absolute_data_paths(resolved["data"], Path.cwd())
     return resolved
 
 

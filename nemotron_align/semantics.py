@@ -9,6 +9,7 @@ from typing import Any
 
 from nemotron_align.errors import LaunchRejected
 from nemotron_align.pairing import Trainer
+from nemotron_align.render import leaf_paths
 
 # (key, lowest allowed value): counts and sizes that must be positive.
 _AT_LEAST = {
@@ -37,6 +38,13 @@ _COMMON_AT_LEAST = [
 ]
 
 
+# Counts and sizes end up in int32 tensors and kernel arguments on the nodes: past this they
+# overflow there, after the allocation, instead of failing here.
+COUNT_MAX = 2**31 - 1
+# Any other integer must fit the int64 of a tensor (and of NumPy, Ray and C extensions).
+INT_MAX = 2**63 - 1
+
+
 def _get(config: dict[str, Any], dotted: str) -> Any:
     node: Any = config
     for part in dotted.split("."):
@@ -52,7 +60,8 @@ def _family(trainer: Trainer) -> Trainer:
 
 def check_ranges(config: dict[str, Any], trainer: Trainer) -> list[LaunchRejected]:
     found = []
-    for key, lowest in _COMMON_AT_LEAST + _AT_LEAST[_family(trainer)]:
+    counts = _COMMON_AT_LEAST + _AT_LEAST[_family(trainer)]
+    for key, lowest in counts:
         value = _get(config, key)
         if not isinstance(value, int) or isinstance(value, bool):
             found.append(
@@ -68,6 +77,14 @@ def check_ranges(config: dict[str, Any], trainer: Trainer) -> list[LaunchRejecte
                     f"set {key} to {lowest} or more",
                 )
             )
+        elif value > COUNT_MAX:
+            found.append(_too_large(key, value, COUNT_MAX, "2**31 - 1"))
+    found += _rollouts_too_large(config, trainer)
+    found += [
+        _too_large(key, value, INT_MAX, "2**63 - 1")
+        for key, value in leaf_paths(config)
+        if isinstance(value, int) and abs(value) > INT_MAX and key not in dict(counts)
+    ]
     beta = _get(config, "dpo.reference_policy_kl_penalty")
     if trainer is Trainer.dpo and isinstance(beta, (int, float)) and beta <= 0:
         found.append(
@@ -92,6 +109,34 @@ def check_ranges(config: dict[str, Any], trainer: Trainer) -> list[LaunchRejecte
             )
         )
     return found
+
+
+def _too_large(key: str, value: int, limit: int, named: str) -> LaunchRejected:
+    return LaunchRejected(
+        key,
+        f"is {value:,}; it must be at most {named} = {limit:,}, the largest NeMo-RL's tensors "
+        "can hold",
+        f"set {key} to {limit:,} or less",
+    )
+
+
+def _rollouts_too_large(config: dict[str, Any], trainer: Trainer) -> list[LaunchRejected]:
+    """Each bound alone is not enough: a GRPO step generates prompts x generations rollouts."""
+    grpo = config.get("grpo") or {}
+    prompts, generations = grpo.get("num_prompts_per_step"), grpo.get("num_generations_per_prompt")
+    if trainer is Trainer.dpo or not all(type(n) is int for n in (prompts, generations)):
+        return []
+    if prompts > COUNT_MAX or generations > COUNT_MAX or prompts * generations <= COUNT_MAX:
+        return []
+    return [
+        LaunchRejected(
+            "grpo.num_prompts_per_step",
+            f"x grpo.num_generations_per_prompt = {prompts:,} x {generations:,} = "
+            f"{prompts * generations:,} rollouts per step; it must be at most 2**31 - 1 = "
+            f"{COUNT_MAX:,}, the largest NeMo-RL's tensors can hold",
+            "lower grpo.num_prompts_per_step or grpo.num_generations_per_prompt",
+        )
+    ]
 
 
 def model_parallel(policy: dict[str, Any]) -> tuple[str, int, int, int]:

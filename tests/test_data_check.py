@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import json
 from pathlib import Path
@@ -11,6 +12,7 @@ import pytest
 
 from nemotron_align import data_check
 from nemotron_align.data_check import DataReport, check_file
+from nemotron_align.gym_data import normalize_row
 
 GOOD_PAIR = {"prompt": "What is 2+2?", "chosen": "4", "rejected": "5"}
 MESSAGES = [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Hi?"}]
@@ -302,3 +304,39 @@ def test_duplicate_tracking_is_bounded(tmp_path: Path, monkeypatch: pytest.Monke
     # p0..p2 are tracked; their repeats on lines 6-8 are found, p3/p4 rows are not compared.
     assert [w.line for w in report.warnings] == [6, 7, 8]
     assert any("not compared" in note for note in report.notes)
+
+
+@pytest.mark.parametrize(
+    ("body", "line", "says"),
+    [
+        (b"\xef\xbb\xbf" + json.dumps(GOOD_PAIR).encode() + b"\n", 1, "byte-order mark"),
+        (
+            json.dumps(GOOD_PAIR).encode() + b'\n{"prompt": "\xff"}\n',
+            2,
+            "not valid UTF-8 (byte 0xff",
+        ),
+        (b"[\n" + json.dumps(GOOD_PAIR).encode() + b"\n]\n", 1, "looks like one JSON array"),
+        (json.dumps(GOOD_PAIR).encode() + b" {}\n", 1, "unexpected content after document"),
+    ],
+    ids=["BOM", "invalid UTF-8", "JSON array", "trailing text"],
+)
+def test_file_level_faults_are_named_at_their_line(
+    tmp_path: Path, body: bytes, line: int, says: str
+) -> None:
+    path = tmp_path / "d.jsonl"
+    path.write_bytes(body)
+    report = check_file(path, "preference")
+    first = report.errors[0]
+    assert (first.line, first.check) == (line, "malformed_json") and says in first.problem
+
+
+def test_nemo_gym_rows_are_checked_as_normalize_rewrites_them(tmp_path: Path) -> None:
+    path = write(tmp_path / "d.jsonl", [{"question": "2+2?"}, {"messages": []}])
+    report = check_file(
+        path,
+        "nemo_gym",
+        agent_names={"math_agent"},
+        normalize=functools.partial(normalize_row, default_agent="math_agent"),
+    )
+    # The question became the model input; the empty message list is not rewritten.
+    assert report.counts == {"missing_field": 1} and report.errors[0].line == 2

@@ -189,10 +189,10 @@ def test_rows_name_defined_agents(tmp_path: Path) -> None:
     )
     data = {"train": {"data_path": str(bad)}}
     found = "\n".join(p.render() for p in gym_data.check_rows(data, {"a1", "a2"}))
-    assert f"{bad}:1: agent_ref.name 'x' names no agent" in found
-    assert f"{bad}:3: has no usable prompt" in found
-    assert f"{bad}:3: has no agent_ref" in found and "data.default_agent_ref" in found
-    assert f"{bad}:4: is not valid JSON" in found
+    assert f"{bad}:1: `agent_ref.name` is 'x'; expected an agent instance of the config" in found
+    assert f"{bad}:3: `responses_create_params.input` is a message list but it is empty" in found
+    assert f"{bad}:3: no `agent_ref`" in found and "data.default_agent_ref" in found
+    assert f"{bad}:4: not valid JSON" in found
 
 
 def _runner_env(tmp_path: Path, api: str) -> dict[str, str]:

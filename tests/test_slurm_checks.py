@@ -351,7 +351,10 @@ def test_no_container_no_mount_problems() -> None:
     assert container_path_problems({"run folder": "/anywhere"}, {"container_image": None}) == []
 
 
-def test_job_paths_of_a_composed_rlhf_run(tmp_path: Path) -> None:
+def test_job_paths_of_a_composed_rlhf_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # A relative data path is the launcher's: made absolute against its cwd when rendered.
+    (tmp_path / "work").mkdir()
+    monkeypatch.chdir(tmp_path / "work")
     run_dir = tmp_path / "run"
     outside = tmp_path / "gym" / "extra.yaml"
     config = to_nemo_rl_dict(
