@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import run_cli
+from conftest import run_cli, start_lock_holder
 
 STAND_IN_GYM = Path(__file__).resolve().parent / "stand_in_gym"
 # Carries NeMo-RL v0.7.0's release marker (see its README).
@@ -188,3 +188,22 @@ def test_catalogue_nemo_rl_root_missing(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert f"NeMo-RL root {missing} does not exist" in result.stderr and "fix:" in result.stderr
     assert "NeMo-RL not found" in json.loads((run_dir / "launch.json").read_text())["error"]
+
+
+def test_catalogue_run_folder_in_use(tmp_path: Path) -> None:
+    run_dir = tmp_path / "run"
+    holder = start_lock_holder(run_dir)
+    try:
+        result = run_cli(
+            ["algo=dpo", "data=tiny", "launch.dry_run=true", f"hydra.run.dir={run_dir}"],
+            cwd=tmp_path,
+        )
+    finally:
+        holder.kill()
+        holder.wait()
+    assert result.returncode == 2
+    assert f"hydra.run.dir: {run_dir} is in use by another launch (pid {holder.pid} on host " in (
+        result.stderr
+    )
+    assert "fix: wait for that run to end" in result.stderr and "Traceback" not in result.stderr
+    assert not (run_dir / "nemo_rl.yaml").exists()
