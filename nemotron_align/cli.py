@@ -24,6 +24,7 @@ from nemotron_align.launch import LaunchContext, SlurmJob, launch
 from nemotron_align.nemo_rl_install import default_root, detect_release
 from nemotron_align.relaunch import composed_from, relaunch_args
 from nemotron_align.resolvers import register_resolvers
+from nemotron_align.run_lock import LOCK_FILE, RunFolderBusy, hold
 from nemotron_align.schema import register_schemas
 from nemotron_align.secret_env import scrub_files, secret_values
 from nemotron_align.slurm_launcher import SLURM_LAUNCHER
@@ -59,6 +60,8 @@ def _remove_what_hydra_wrote(run_dir: Path, hydra_cfg: DictConfig) -> None:
     if hydra_cfg.output_subdir is not None:
         shutil.rmtree(run_dir / hydra_cfg.output_subdir, ignore_errors=True)
     (run_dir / f"{hydra_cfg.job.name}.log").unlink(missing_ok=True)
+    # Removed while still held: see run_lock.hold.
+    (run_dir / LOCK_FILE).unlink(missing_ok=True)
     with contextlib.suppress(OSError):
         run_dir.rmdir()  # only if now empty
 
@@ -93,11 +96,9 @@ def app(cfg: DictConfig) -> int:
         slurm=_slurm_job(hydra_cfg),
         relaunched_from=record.parent if record else None,
     )
-    fresh = not ctx.has_rendered_config()
     try:
-        code = launch(cfg, ctx)
+        code = _launch_holding_the_folder(cfg, ctx, hydra_cfg)
     except LaunchRejected as err:
-        _clean_up_rejected(run_dir, fresh, hydra_cfg)
         if ctx.slurm:
             raise  # the Slurm launcher reports it, naming the job
         print(err.render(), file=sys.stderr)
@@ -107,6 +108,24 @@ def app(cfg: DictConfig) -> int:
     if code:
         sys.exit(code)
     return code
+
+
+def _launch_holding_the_folder(cfg: DictConfig, ctx: LaunchContext, hydra_cfg: DictConfig) -> int:
+    """Launch holding the run folder's lock, taken before anything of ours is written there (in
+    exec mode NeMo-RL goes on holding it). A rejected launch cleans up; one turned away from a
+    busy folder touches nothing of the run that holds it."""
+    try:
+        ctx.lock = hold(ctx.run_dir)
+    except RunFolderBusy:
+        _clean_up_rejected(ctx.run_dir, False, hydra_cfg)
+        raise
+    with ctx.lock:
+        fresh = not ctx.has_rendered_config()
+        try:
+            return launch(cfg, ctx)
+        except LaunchRejected:
+            _clean_up_rejected(ctx.run_dir, fresh, hydra_cfg)
+            raise
 
 
 def _slurm_job(hydra_cfg: DictConfig) -> SlurmJob | None:

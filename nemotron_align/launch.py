@@ -23,6 +23,7 @@ from nemotron_align.pairing import Trainer, check_data_fits
 from nemotron_align.process import child_environment, exec_replace, run_child
 from nemotron_align.record import LaunchRecord
 from nemotron_align.render import NEMO_RL_YAML, dump_yaml, to_nemo_rl_dict
+from nemotron_align.run_lock import RunLock
 from nemotron_align.schema import LaunchMode, LaunchSettings, PreflightMode
 from nemotron_align.secret_env import is_secret_name
 from nemotron_align.semantics import check_semantics
@@ -52,6 +53,8 @@ class LaunchContext:
     slurm: SlurmJob | None = None
     # A relaunch: the folder of the Hydra record it was composed from.
     relaunched_from: Path | None = None
+    # The run folder's lock, held by the caller for the whole run (see nemotron_align.run_lock).
+    lock: RunLock | None = None
 
     @property
     def config_path(self) -> Path:
@@ -219,9 +222,12 @@ def launch(cfg: DictConfig, ctx: LaunchContext) -> int:
         return code
     if mode is LaunchMode.exec:
         record.write(ctx.run_dir)
+        if ctx.lock:
+            ctx.lock.keep_across_exec()
         exec_replace(argv, install.root, env)
     record.write(ctx.run_dir)
-    code = run_child(argv, install.root, env)
+    # The child holds the lock too: if we die, the folder stays busy until it has exited.
+    code = run_child(argv, install.root, env, pass_fds=(ctx.lock.fd,) if ctx.lock else ())
     record.finish(ctx.run_dir, code)
     log.info("NeMo-RL exited with code %d", code)
     return code

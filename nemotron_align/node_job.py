@@ -36,6 +36,7 @@ from nemotron_align.ray_bootstrap import (
     slurm_placement,
 )
 from nemotron_align.record import LaunchRecord, now_iso
+from nemotron_align.run_lock import RunFolderBusy, RunLock, hold
 
 SLURM_JOB_JSON = "slurm_job.json"
 JOBS_JSON = "jobs.json"
@@ -190,8 +191,36 @@ class _Requeue:
 
 
 def run(job_dir: Path) -> int:
+    """The head task holds the run folder's lock for the run (see README, "Slurm")."""
     job = NodeJob.read(job_dir)
-    head = int(os.environ.get("SLURM_PROCID", "0")) == 0
+    if int(os.environ.get("SLURM_PROCID", "0")) != 0:
+        return _run(job, job_dir, lock=None)
+    try:
+        lock = hold(job_dir)
+    except RunFolderBusy as err:
+        print(err.render(), file=sys.stderr)
+        return EXIT_REJECTED
+    with lock:
+        _warn_if_left_running_elsewhere(job_dir)
+        return _run(job, job_dir, lock)
+
+
+def _warn_if_left_running_elsewhere(job_dir: Path) -> None:
+    """A lock on a shared file system may not reach other hosts: the record is the other
+    witness of a run still going there."""
+    record = LaunchRecord.read(job_dir)
+    if record.ended_unrecorded() and record.host != socket.gethostname():
+        print(
+            f"warning: {job_dir / 'launch.json'}: the previous run of this job started on "
+            f"{record.host} (pid {record.pid}) at {record.start_time} and recorded no end; it is "
+            "taken as crashed, but if it still runs there, stop it (this file system's locks "
+            "may not reach other hosts)",
+            file=sys.stderr,
+        )
+
+
+def _run(job: NodeJob, job_dir: Path, lock: RunLock | None) -> int:
+    head = lock is not None
     started = time.monotonic()
     if head:
         _record(
@@ -222,7 +251,7 @@ def run(job_dir: Path) -> int:
     # handler, unlike SIG_IGN, is not inherited by the processes they start).
     signal.signal(signal.SIGUSR2, requeue if head else _outlive)
     try:
-        code = _start(job, argv, env)
+        code = _start(job, argv, env, lock)
     finally:
         signal.signal(signal.SIGUSR2, previous)
     if head:
@@ -238,10 +267,10 @@ def _outlive(signum: int, frame: object) -> None:
     pass
 
 
-def _start(job: NodeJob, argv: list[str], env: dict[str, str]) -> int:
+def _start(job: NodeJob, argv: list[str], env: dict[str, str], lock: RunLock | None) -> int:
     root = Path(job.nemo_rl_root)
     if not needs_ray_bootstrap(job.num_nodes):
-        return run_child(argv, root, env)
+        return run_child(argv, root, env, pass_fds=(lock.fd,) if lock else ())
     try:
         placement = slurm_placement()
         return run_multinode(

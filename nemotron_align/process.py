@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import logging
 import os
 import signal
 import subprocess
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
 FORWARDED_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGUSR1, signal.SIGUSR2)
+PR_SET_PDEATHSIG = 1
 
 
 def child_environment(extra: Mapping[str, str]) -> dict[str, str]:
@@ -29,16 +32,43 @@ def exec_replace(argv: list[str], cwd: Path, env: dict[str, str]) -> None:
     os.execvpe(argv[0], argv, env)
 
 
-def run_child(argv: list[str], cwd: Path, env: dict[str, str]) -> int:
+def _dies_with_parent() -> Callable[[], None] | None:
+    """For preexec_fn: the child gets SIGTERM when this process dies, SIGKILL included (Linux's
+    PR_SET_PDEATHSIG, kept across exec). None where there is no prctl."""
+    libc_name = ctypes.util.find_library("c")
+    prctl = getattr(ctypes.CDLL(libc_name, use_errno=True), "prctl", None) if libc_name else None
+    if prctl is None:
+        return None
+    parent = os.getpid()
+
+    def arm() -> None:
+        prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+        if os.getppid() != parent:  # died before the signal was armed
+            os.kill(os.getpid(), signal.SIGTERM)
+
+    return arm
+
+
+def run_child(
+    argv: list[str], cwd: Path, env: dict[str, str], pass_fds: tuple[int, ...] = ()
+) -> int:
     """Run NeMo-RL as a child, forwarding SIGINT/SIGTERM/SIGUSR1/SIGUSR2; return its exit code.
 
     A handler that was installed before (submitit's requeue on SIGUSR2) still runs after the
-    signal has been passed on.
+    signal has been passed on. The child gets SIGTERM if we die (no trainer runs unsupervised),
+    and inherits `pass_fds` (the run folder's lock, so the run holds it until the child exits).
 
     The child gets its own session so a terminal's Ctrl-C reaches it once, through us, not twice.
     A child killed by signal N yields 128 + N, as a shell reports it.
     """
-    child = subprocess.Popen(argv, cwd=cwd, env=env, start_new_session=True)
+    child = subprocess.Popen(
+        argv,
+        cwd=cwd,
+        env=env,
+        start_new_session=True,
+        pass_fds=pass_fds,
+        preexec_fn=_dies_with_parent(),
+    )
 
     def forward(signum: int, frame: Any) -> None:
         if child.poll() is None:

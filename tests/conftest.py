@@ -100,6 +100,24 @@ def wait_for_file(
         time.sleep(0.05)
 
 
+def start_lock_holder(run_dir: Path) -> subprocess.Popen[str]:
+    """Another process holding the run folder's lock (nemotron_align.run_lock) until killed;
+    returns once it holds it."""
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys, time; from pathlib import Path; from nemotron_align.run_lock import hold;"
+            "lock = hold(Path(sys.argv[1])); print('held', flush=True); time.sleep(300)",
+            str(run_dir),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert holder.stdout is not None and holder.stdout.readline() == "held\n"
+    return holder
+
+
 @pytest.fixture
 def stand_in_env(tmp_path: Path) -> dict[str, str]:
     """Environment that points the launcher at the stand-in NeMo-RL and records what it got."""

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import run_cli
+from conftest import run_cli, start_lock_holder
 
 STAND_IN_GYM = Path(__file__).resolve().parent / "stand_in_gym"
 # Carries NeMo-RL v0.7.0's release marker (see its README).
@@ -379,3 +379,22 @@ def test_relative_data_path_is_checked_and_written_against_the_launcher_cwd(
     data = yaml.safe_load((run_dir / "nemo_rl.yaml").read_text())["data"]
     assert data["train"]["data_path"] == str(tmp_path / "pairs.jsonl")
     assert data["validation"]["data_path"] == str(tmp_path / "pairs.jsonl")
+
+
+def test_catalogue_run_folder_in_use(tmp_path: Path) -> None:
+    run_dir = tmp_path / "run"
+    holder = start_lock_holder(run_dir)
+    try:
+        result = run_cli(
+            ["algo=dpo", "data=tiny", "launch.dry_run=true", f"hydra.run.dir={run_dir}"],
+            cwd=tmp_path,
+        )
+    finally:
+        holder.kill()
+        holder.wait()
+    assert result.returncode == 2
+    assert f"hydra.run.dir: {run_dir} is in use by another launch (pid {holder.pid} on host " in (
+        result.stderr
+    )
+    assert "fix: wait for that run to end" in result.stderr and "Traceback" not in result.stderr
+    assert not (run_dir / "nemo_rl.yaml").exists()

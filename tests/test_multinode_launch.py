@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import STAND_IN_ROOT, compose_config
+from conftest import STAND_IN_ROOT, compose_config, start_lock_holder
 from omegaconf import OmegaConf
 
 from nemotron_align import node_job
@@ -100,3 +100,43 @@ def test_other_ranks_join_and_leave_the_records_alone(
     assert code == 0 and seen["rank"] == 1
     assert (run_dir / "launch.json").read_text() == before
     assert not (run_dir / "job.json").exists()
+
+
+def test_the_head_holds_the_run_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A job whose folder another launch holds (an earlier attempt still running) starts nothing
+    and leaves the records to that one."""
+    run_dir = _prepare(tmp_path, monkeypatch)
+    before = (run_dir / "launch.json").read_text()
+    holder = start_lock_holder(run_dir)
+    try:
+        code, seen = _on_node(run_dir, monkeypatch, rank=0)
+    finally:
+        holder.kill()
+        holder.wait()
+    assert code == 2 and not seen
+    assert f"{run_dir} is in use by another launch (pid {holder.pid} on host " in (
+        capsys.readouterr().err
+    )
+    assert (run_dir / "launch.json").read_text() == before
+
+
+def test_an_attempt_left_unended_on_another_host_is_reported(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The lock may not reach across hosts on every file system: the record says where the
+    previous attempt ran, and that it never recorded an end (a node that died, or still runs)."""
+    run_dir = _prepare(tmp_path, monkeypatch)
+    _on_node(run_dir, monkeypatch, rank=0)
+    record = json.loads((run_dir / "launch.json").read_text())
+    record.update(host="node9", pid=4242, end_time=None, exit_code=None)
+    (run_dir / "launch.json").write_text(json.dumps(record))
+    capsys.readouterr()
+    code, _ = _on_node(run_dir, monkeypatch, rank=0)
+    assert code == 7
+    err = capsys.readouterr().err
+    assert "the previous run of this job started on node9 (pid 4242)" in err
+    assert "recorded no end" in err
+    attempts = json.loads((run_dir / "launch.json").read_text())["previous_launches"]
+    assert attempts[-1]["status"] == "crashed" and attempts[-1]["host"] == "node9"
