@@ -14,14 +14,17 @@ from typing import NoReturn
 import hydra
 from hydra._internal.utils import run_and_report
 from hydra.core.hydra_config import HydraConfig
+from hydra.errors import HydraException
 from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
+from omegaconf.errors import OmegaConfBaseException
 
 from nemotron_align.config_location import CONFIG_PATH
-from nemotron_align.diagnose import diagnose
+from nemotron_align.diagnose import diagnose, fault
 from nemotron_align.errors import EXIT_REJECTED, LaunchRejected
 from nemotron_align.launch import LaunchContext, SlurmJob, launch
 from nemotron_align.nemo_rl_install import default_root, detect_release
+from nemotron_align.record_guard import RecordGuard
 from nemotron_align.relaunch import composed_from, relaunch_args
 from nemotron_align.resolvers import register_resolvers
 from nemotron_align.run_lock import LOCK_FILE, RunFolderBusy, hold
@@ -66,10 +69,16 @@ def _remove_what_hydra_wrote(run_dir: Path, hydra_cfg: DictConfig) -> None:
         run_dir.rmdir()  # only if now empty
 
 
-def _clean_up_rejected(run_dir: Path, fresh: bool, hydra_cfg: DictConfig) -> None:
-    """Keep no secret on disk, and leave no half-made run folder behind."""
+def _clean_up_rejected(
+    run_dir: Path, fresh: bool, hydra_cfg: DictConfig, holding_the_folder: bool = True
+) -> None:
+    """Keep no secret on disk, leave no half-made run folder behind, and leave an existing run's
+    record as it was."""
     scrub_files(_hydra_files(run_dir, hydra_cfg), secret_values())
-    if fresh:
+    before = RecordGuard.of(run_dir)
+    if before is not None:
+        before.restore(holding_the_folder)
+    elif fresh:
         _remove_what_hydra_wrote(run_dir, hydra_cfg)
 
 
@@ -91,7 +100,8 @@ def app(cfg: DictConfig) -> int:
         multirun=hydra_cfg.mode == RunMode.MULTIRUN,
         algo=hydra_cfg.runtime.choices.get("algo"),
         data=hydra_cfg.runtime.choices.get("data"),
-        overrides=list(hydra_cfg.overrides.task),
+        # Unresolved: an override may hold an interpolation that to_nemo_rl_dict reports.
+        overrides=OmegaConf.to_container(hydra_cfg.overrides.task),
         composed_config_dir=_composed_config_dir(run_dir, hydra_cfg),
         slurm=_slurm_job(hydra_cfg),
         relaunched_from=record.parent if record else None,
@@ -117,15 +127,26 @@ def _launch_holding_the_folder(cfg: DictConfig, ctx: LaunchContext, hydra_cfg: D
     try:
         ctx.lock = hold(ctx.run_dir)
     except RunFolderBusy:
-        _clean_up_rejected(ctx.run_dir, False, hydra_cfg)
+        _clean_up_rejected(ctx.run_dir, False, hydra_cfg, holding_the_folder=False)
         raise
+    except Exception as err:
+        _clean_up_rejected(ctx.run_dir, False, hydra_cfg)
+        _raise_as_rejected(err, ctx.run_dir)
     with ctx.lock:
         fresh = not ctx.has_rendered_config()
         try:
             return launch(cfg, ctx)
-        except LaunchRejected:
-            _clean_up_rejected(ctx.run_dir, fresh, hydra_cfg)
-            raise
+        except Exception as err:
+            if not ctx.handed_over:  # after it, the run folder is NeMo-RL's
+                _clean_up_rejected(ctx.run_dir, fresh, hydra_cfg)
+            _raise_as_rejected(err, ctx.run_dir)
+
+
+def _raise_as_rejected(err: Exception, run_dir: Path) -> NoReturn:
+    """Any fault as an error with a fix; the traceback where the user set HYDRA_FULL_ERROR."""
+    if isinstance(err, LaunchRejected) or _FULL_ERROR in os.environ:
+        raise err
+    raise fault(err, str(run_dir)) from err
 
 
 def _slurm_job(hydra_cfg: DictConfig) -> SlurmJob | None:
@@ -161,9 +182,14 @@ def main() -> None:
     if _FULL_ERROR not in os.environ:
         os.environ[_FULL_ERROR] = os.environ[_FULL_ERROR_OURS] = "1"
     refused = None
+    RecordGuard.before = None
     try:
         app()
     except Exception as err:
+        if not _Progress.task_started and RecordGuard.before is not None:
+            # Hydra failed writing the run folder: one it made goes; in one that was there
+            # (whose lock is not ours), only the record is put back.
+            RecordGuard.before.restore(holding_the_folder=not RecordGuard.before.existed)
         if _Progress.task_started or _FULL_ERROR_OURS not in os.environ:
             raise
         refused = err
@@ -179,11 +205,17 @@ def _raise(err: Exception) -> NoReturn:
 
 def _explain_refused_config(err: Exception) -> NoReturn:
     """Hydra refused the config before any task ran: name every problem, exit status 2. Where
-    none is found (a relaunch, a failure that is not the config's), Hydra's report stands."""
+    none is found, a fault (a run folder Hydra cannot write) is explained, or (a relaunch)
+    Hydra's report stands."""
     del os.environ[_FULL_ERROR], os.environ[_FULL_ERROR_OURS]
+    before = RecordGuard.before
     problems = diagnose(sys.argv[1:])
     if problems:
         print("\n".join(p.render() for p in problems), file=sys.stderr)
+    elif not isinstance(err, (HydraException, OmegaConfBaseException)):
+        print(
+            fault(err, str(before.run_dir) if before else "hydra.run.dir").render(), file=sys.stderr
+        )
     else:
         with contextlib.suppress(SystemExit):
             run_and_report(partial(_raise, err))

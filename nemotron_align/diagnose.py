@@ -9,6 +9,7 @@ a did-you-mean for a misspelled key.
 from __future__ import annotations
 
 import difflib
+import errno
 import re
 import shlex
 from typing import Any
@@ -28,9 +29,11 @@ from omegaconf import (
     OmegaConf,
     StringNode,
 )
+from omegaconf.errors import OmegaConfBaseException
 
 from nemotron_align.config_location import initialize_app_config
 from nemotron_align.errors import LaunchRejected
+from nemotron_align.render import unresolvable
 
 _FULL_KEY = re.compile(r"full_key: (\S+)")
 _MISSING_OPTION = re.compile(r"Could not find '([^']+)/([^']*)'")
@@ -376,3 +379,67 @@ def _culprit(overrides: list[str], err: Exception) -> str | None:
         except Exception:
             continue
     return None
+
+
+# errno → (problem, fix) of a file the launcher could not make or write.
+_OS_FAULTS = {
+    errno.ENOSPC: (
+        "no space left on the device",
+        "free space there, or launch into a folder on another file system (hydra.run.dir=...)",
+    ),
+    errno.EDQUOT: (
+        "the disk quota is used up",
+        "free space there, or launch into a folder on another file system (hydra.run.dir=...)",
+    ),
+    errno.ENAMETOOLONG: (
+        "the path is too long (a file system takes names of at most 255 bytes)",
+        "choose a shorter hydra.run.dir",
+    ),
+    errno.ENOTDIR: (
+        "a part of this path is a file, not a folder",
+        "choose a hydra.run.dir whose parent folders are folders",
+    ),
+    errno.EEXIST: (
+        "is a file, not a folder",
+        "choose another hydra.run.dir, or move the file away",
+    ),
+    errno.EACCES: (
+        "permission denied",
+        "launch into a folder you can write (hydra.run.dir=...), or fix its permissions",
+    ),
+    errno.EPERM: (
+        "operation not permitted",
+        "launch into a folder you can write (hydra.run.dir=...), or fix its permissions",
+    ),
+    errno.EROFS: (
+        "the file system is read-only",
+        "launch into a folder on a writable file system (hydra.run.dir=...)",
+    ),
+}
+
+
+def fault(err: BaseException, run_dir: str) -> LaunchRejected:
+    """An error no check foresaw, as the user can act on it: a file in `run_dir` that cannot be
+    written, an interpolation that cannot be resolved; anything else is the launcher's bug."""
+    cause: BaseException | None = err
+    while cause is not None and not isinstance(cause, (OSError, OmegaConfBaseException)):
+        cause = cause.__cause__ or cause.__context__
+    if isinstance(cause, OSError):
+        where = str(cause.filename) if cause.filename is not None else run_dir
+        problem, fix = _OS_FAULTS.get(
+            cause.errno or 0,
+            (
+                cause.strerror or str(cause),
+                "check the path and its file system, or launch into another folder "
+                "(hydra.run.dir=...)",
+            ),
+        )
+        return LaunchRejected(where, problem, fix)
+    if isinstance(cause, OmegaConfBaseException):
+        return unresolvable(cause)
+    return LaunchRejected(
+        "nemotron_align",
+        f"unexpected {type(err).__name__}: {err}",
+        "this is a bug in the launcher: run again with HYDRA_FULL_ERROR=1 for the traceback, "
+        "and report it",
+    )

@@ -55,6 +55,8 @@ class LaunchContext:
     relaunched_from: Path | None = None
     # The run folder's lock, held by the caller for the whole run (see nemotron_align.run_lock).
     lock: RunLock | None = None
+    # Set once NeMo-RL is started (exec: never returns): a later failure leaves the run folder.
+    handed_over: bool = False
 
     @property
     def config_path(self) -> Path:
@@ -214,6 +216,7 @@ def launch(cfg: DictConfig, ctx: LaunchContext) -> int:
     env = child_environment(settings.env)
     if in_process:
         record.write(ctx.run_dir)
+        ctx.handed_over = True
         try:
             code = run_in_process(ctx.config_path, install.root, env)
         except LaunchRejected as err:
@@ -226,6 +229,7 @@ def launch(cfg: DictConfig, ctx: LaunchContext) -> int:
             ctx.lock.keep_across_exec()
         exec_replace(argv, install.root, env)
     record.write(ctx.run_dir)
+    ctx.handed_over = True
     # The child holds the lock too: if we die, the folder stays busy until it has exited.
     code = run_child(argv, install.root, env, pass_fds=(ctx.lock.fd,) if ctx.lock else ())
     record.finish(ctx.run_dir, code)

@@ -41,6 +41,8 @@ def relaunch_args(args: list[str]) -> list[str]:
         "hydra.searchpath": f"['{search_path}']",
         "hydra/job_logging": JOB_LOGGING,
         "hydra.job.name": JOB_NAME,
+        # A refused relaunch into another run's folder leaves that run's record as it was.
+        "+hydra.callbacks.record_guard": "{_target_:nemotron_align.record_guard.RecordGuard}",
     }
     values = _override_values(parsed.overrides)
     run_dir = values.get("hydra.run.dir")

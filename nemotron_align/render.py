@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import yaml
 from omegaconf import DictConfig, ListConfig, OmegaConf
-from omegaconf.errors import OmegaConfBaseException
+from omegaconf.errors import InterpolationKeyError, OmegaConfBaseException
 
 from nemotron_align.data_paths import absolute_data_paths
 from nemotron_align.errors import LaunchRejected, LaunchRejectedMany
@@ -65,17 +66,32 @@ def to_nemo_rl_dict(cfg: DictConfig) -> dict[str, Any]:
         # Key by key from the config itself: no copy of it (a sweep renders many).
         resolved = {str(key): _resolved(cfg, str(key)) for key in cfg if key not in LAUNCHER_KEYS}
     except OmegaConfBaseException as err:
-        key = getattr(err, "full_key", None) or "config"
-        raise LaunchRejected(
-            key,
-            f"cannot be resolved: {err.msg if hasattr(err, 'msg') else err}",
-            "fix or override the interpolation it uses",
-        ) from None
+        raise unresolvable(err) from None
     _reject_secrets(resolved)
     if isinstance(resolved.get("data"), dict):
         # NeMo-RL runs from its own root: relative paths would name other files there.
         absolute_data_paths(resolved["data"], Path.cwd())
     return resolved
+
+
+def unresolvable(err: OmegaConfBaseException) -> LaunchRejected:
+    """A value whose interpolation cannot be resolved, with what to write instead."""
+    key = getattr(err, "full_key", None) or "config"
+    said = str(getattr(err, "msg", None) or err).strip().splitlines()[0]
+    env = re.search(r"Environment variable '([^']+)' not found", said)
+    if env:
+        name = env.group(1)
+        fix = f"export {name}, or give the value a default: ${{oc.env:{name},<default>}}"
+    elif "Recursive interpolation" in said:
+        fix = f"{key} refers to itself: point it at another key, or give it a value"
+    elif isinstance(err, InterpolationKeyError):
+        fix = (
+            "point it at a key the config has (--cfg job prints them), or write \\${...} "
+            "to keep the text as it is"
+        )
+    else:
+        fix = "fix or override the interpolation it uses"
+    return LaunchRejected(key, f"cannot be resolved: {said}", fix)
 
 
 def _resolved(cfg: DictConfig, key: str) -> Any:
