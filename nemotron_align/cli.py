@@ -29,7 +29,7 @@ from nemotron_align.relaunch import composed_from, relaunch_args
 from nemotron_align.resolvers import register_resolvers
 from nemotron_align.run_lock import LOCK_FILE, RunFolderBusy, hold
 from nemotron_align.schema import register_schemas
-from nemotron_align.secret_env import scrub_files, secret_values
+from nemotron_align.secret_env import RedactingStream, scrub_files
 from nemotron_align.slurm_launcher import SLURM_LAUNCHER
 from nemotron_align.sweep_record import SweepRecorder
 
@@ -44,7 +44,8 @@ register_schemas()
 
 
 def _hydra_files(run_dir: Path, hydra_cfg: DictConfig) -> list[Path]:
-    files = list((run_dir / ".hydra").glob("*.yaml"))
+    """What Hydra writes itself, with overrides as typed: scrubbed of secrets after the fact."""
+    files = [*(run_dir / ".hydra").glob("*.yaml"), run_dir / f"{hydra_cfg.job.name}.log"]
     if hydra_cfg.mode == RunMode.MULTIRUN:
         files.append(Path(hydra_cfg.sweep.dir) / "multirun.yaml")
     return files
@@ -74,7 +75,7 @@ def _clean_up_rejected(
 ) -> None:
     """Keep no secret on disk, leave no half-made run folder behind, and leave an existing run's
     record as it was."""
-    scrub_files(_hydra_files(run_dir, hydra_cfg), secret_values())
+    scrub_files(_hydra_files(run_dir, hydra_cfg))
     before = RecordGuard.of(run_dir)
     if before is not None:
         before.restore(holding_the_folder)
@@ -94,13 +95,15 @@ def app(cfg: DictConfig) -> int:
         os.environ.pop(_FULL_ERROR, None)
     hydra_cfg = HydraConfig.get()
     run_dir = Path(hydra_cfg.runtime.output_dir)
+    scrub_files(_hydra_files(run_dir, hydra_cfg))
     record = composed_from(hydra_cfg)
     ctx = LaunchContext(
         run_dir=run_dir,
         multirun=hydra_cfg.mode == RunMode.MULTIRUN,
         algo=hydra_cfg.runtime.choices.get("algo"),
         data=hydra_cfg.runtime.choices.get("data"),
-        # Unresolved: an override may hold an interpolation that to_nemo_rl_dict reports.
+        # As typed: read item by item, `${...}` in an override would be resolved (an unset
+        # variable raising here, a secret value landing in the records).
         overrides=OmegaConf.to_container(hydra_cfg.overrides.task),
         composed_config_dir=_composed_config_dir(run_dir, hydra_cfg),
         slurm=_slurm_job(hydra_cfg),
@@ -113,6 +116,7 @@ def app(cfg: DictConfig) -> int:
             raise  # the Slurm launcher reports it, naming the job
         print(err.render(), file=sys.stderr)
         code = EXIT_REJECTED
+    scrub_files(_hydra_files(run_dir, hydra_cfg))
     if ctx.multirun:
         return code
     if code:
@@ -176,6 +180,8 @@ def with_detected_release(args: list[str]) -> list[str]:
 
 
 def main() -> None:
+    # What Hydra and we print (an echoed override, a sweep's summary) keeps no secret value either.
+    sys.stdout, sys.stderr = RedactingStream(sys.stdout), RedactingStream(sys.stderr)
     sys.argv[1:] = relaunch_args(with_detected_release(sys.argv[1:]))
     # With HYDRA_FULL_ERROR set, Hydra raises what it refuses instead of printing its message, so
     # that the explanation below replaces it; the task unsets it. Set by the user: the traceback.

@@ -34,6 +34,7 @@ from omegaconf.errors import OmegaConfBaseException
 from nemotron_align.config_location import initialize_app_config
 from nemotron_align.errors import LaunchRejected
 from nemotron_align.render import unresolvable
+from nemotron_align.secret_env import env_secret_refused, is_secret_name
 
 _FULL_KEY = re.compile(r"full_key: (\S+)")
 _MISSING_OPTION = re.compile(r"Could not find '([^']+)/([^']*)'")
@@ -210,6 +211,10 @@ def _problem(override: str, err: Exception, cfg: DictConfig | None) -> LaunchRej
         return _group_problem(override, name, options, text)
     full_key = _FULL_KEY.search(text)
     key = full_key.group(1) if full_key else name
+    env_name = key.removeprefix("launch.env.")
+    if env_name != key and is_secret_name(env_name):
+        # Adding it with + would only be refused in turn.
+        return env_secret_refused(env_name)
     if "not in struct" in text or "not in '" in text or "does not exist" in text:
         close = suggest_key(key, cfg) if cfg is not None else None
         fix = f"did you mean {close}?" if close else "check the spelling (--cfg job prints keys)"

@@ -9,10 +9,9 @@ from pathlib import Path
 from typing import Any
 
 from nemotron_align import gym_config, gym_data
-from nemotron_align.atomic_file import write_atomically
 from nemotron_align.errors import LaunchRejected
 from nemotron_align.render import dump_yaml
-from nemotron_align.secret_env import redact_tree
+from nemotron_align.secret_env import redact_secret_keys, redact_values, write_record
 
 NEMO_GYM_YAML = "nemo_gym.yaml"
 ASYNC_UNSUPPORTED = ("use_dynamic_sampling", "reward_scaling", "reward_shaping")
@@ -175,4 +174,5 @@ def write_gym_config(config: dict[str, Any], nemo_rl_root: Path, run_dir: Path) 
         gym_config.gym_roots(nemo_rl_root),
         inline_only=not gym_config.has_gym_install(gym_config.gym_roots(nemo_rl_root)),
     )
-    write_atomically(run_dir / NEMO_GYM_YAML, dump_yaml(redact_tree(gym.as_env_block())))
+    block = redact_values(redact_secret_keys(gym.as_env_block()))
+    write_record(run_dir / NEMO_GYM_YAML, dump_yaml(block))

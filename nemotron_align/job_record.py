@@ -15,7 +15,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from nemotron_align.atomic_file import write_atomically
+from nemotron_align.secret_env import redact_text, write_record
 
 JOB_JSON = "job.json"
 SWEEP_JSON = "sweep.json"
@@ -40,13 +40,13 @@ def rebuild(sweep_dir: Path) -> list[dict[str, Any]]:
             except (OSError, ValueError):
                 continue
         rows.sort(key=lambda r: r["job"])
-        write_atomically(sweep_dir / SWEEP_JSON, json.dumps(rows, indent=2) + "\n")
+        write_record(sweep_dir / SWEEP_JSON, rows)
         out = io.StringIO()
         writer = csv.DictWriter(out, fieldnames=COLUMNS, extrasaction="ignore")
         writer.writeheader()
         for row in rows:
             writer.writerow({**row, "overrides": " ".join(row["overrides"])})
-        write_atomically(sweep_dir / SWEEP_CSV, out.getvalue())
+        write_record(sweep_dir / SWEEP_CSV, out.getvalue())
     return rows
 
 
@@ -61,7 +61,7 @@ def summary_table(rows: list[dict[str, Any]]) -> str:
         )
         if r.get("error") and r["status"] not in FINE:
             lines.append(f"{'':>6}{r['error'].splitlines()[0]}")
-    return "\n".join(lines)
+    return redact_text("\n".join(lines))
 
 
 def read_job_record(job_dir: Path) -> dict[str, Any]:
@@ -84,7 +84,7 @@ def write_job_record(
         **fields,
     }
     job_dir.mkdir(parents=True, exist_ok=True)
-    write_atomically(job_dir / JOB_JSON, json.dumps(record, indent=2) + "\n")
+    write_record(job_dir / JOB_JSON, record)
     rebuild(sweep_dir)
 
 

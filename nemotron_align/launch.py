@@ -25,7 +25,7 @@ from nemotron_align.record import LaunchRecord
 from nemotron_align.render import NEMO_RL_YAML, dump_yaml, to_nemo_rl_dict
 from nemotron_align.run_lock import RunLock
 from nemotron_align.schema import LaunchMode, LaunchSettings, PreflightMode
-from nemotron_align.secret_env import is_secret_name
+from nemotron_align.secret_env import env_secret_refused, is_secret_name
 from nemotron_align.semantics import check_semantics
 
 log = logging.getLogger("nemotron_align")
@@ -69,17 +69,7 @@ class LaunchContext:
 def _check_env(settings: LaunchSettings) -> None:
     secrets = sorted(k for k in settings.env if is_secret_name(k))
     if secrets:
-        raise LaunchRejectedMany(
-            [
-                LaunchRejected(
-                    f"launch.env.{name}",
-                    "secrets are not taken in configs or on the command line, "
-                    "where they would be written to the run folder",
-                    f"export {name} in the environment instead; NeMo-RL inherits it",
-                )
-                for name in secrets
-            ]
-        )
+        raise LaunchRejectedMany([env_secret_refused(name) for name in secrets])
 
 
 def _choose_mode(settings: LaunchSettings, multirun: bool) -> LaunchMode:

@@ -24,7 +24,6 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from nemotron_align.atomic_file import write_atomically
 from nemotron_align.errors import EXIT_REJECTED, LaunchRejected
 from nemotron_align.job_record import update_job_record
 from nemotron_align.nemo_rl_install import detect_release
@@ -37,6 +36,7 @@ from nemotron_align.ray_bootstrap import (
 )
 from nemotron_align.record import LaunchRecord, now_iso
 from nemotron_align.run_lock import RunFolderBusy, RunLock, hold
+from nemotron_align.secret_env import restore_secrets, write_record
 
 SLURM_JOB_JSON = "slurm_job.json"
 JOBS_JSON = "jobs.json"
@@ -86,7 +86,7 @@ class NodeJob:
         return [*self.interpreter(), *self.args]
 
     def write(self, job_dir: Path) -> None:
-        write_atomically(job_dir / SLURM_JOB_JSON, json.dumps(asdict(self), indent=2) + "\n")
+        write_record(job_dir / SLURM_JOB_JSON, asdict(self))
 
     @classmethod
     def read(cls, job_dir: Path) -> NodeJob:
@@ -244,7 +244,7 @@ def _run(job: NodeJob, job_dir: Path, lock: RunLock | None) -> int:
     argv = job.argv()
     if head:
         record.begin(job_dir, argv=argv, python=job.interpreter())
-    env = child_environment(job.env)
+    env = child_environment(restore_secrets(job.env))
     requeue = _Requeue(job)
     previous = signal.getsignal(signal.SIGUSR2)
     # One task asks Slurm to requeue the job; the others must only outlive the signal (a Python

@@ -12,8 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from nemotron_align import __version__
-from nemotron_align.atomic_file import write_atomically
-from nemotron_align.secret_env import redact
+from nemotron_align.secret_env import redact, write_record
 
 LAUNCH_JSON = "launch.json"
 
@@ -89,7 +88,7 @@ class LaunchRecord:
     def write(self, run_dir: Path) -> None:
         data: dict[str, Any] = asdict(self)
         data["env"] = redact(self.env)
-        write_atomically(run_dir / LAUNCH_JSON, json.dumps(data, indent=2) + "\n")
+        write_record(run_dir / LAUNCH_JSON, data)
 
     def finish(self, run_dir: Path, exit_code: int) -> None:
         self.end_time = now_iso()

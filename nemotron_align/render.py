@@ -13,7 +13,7 @@ from omegaconf.errors import InterpolationKeyError, OmegaConfBaseException
 
 from nemotron_align.data_paths import absolute_data_paths
 from nemotron_align.errors import LaunchRejected, LaunchRejectedMany
-from nemotron_align.secret_env import secret_values
+from nemotron_align.secret_env import secret_in, secret_values
 
 NEMO_RL_YAML = "nemo_rl.yaml"
 # Keys that belong to the launcher or to Hydra, never to NeMo-RL.
@@ -105,15 +105,19 @@ def _reject_secrets(resolved: dict[str, Any]) -> None:
     secrets = secret_values()
     if not secrets:
         return
+    found = {
+        path: name
+        for path, value in leaf_paths(resolved)
+        if isinstance(value, str) and (name := secret_in(value, secrets))
+    }
     leaks = [
         LaunchRejected(
             path,
-            f"holds the value of the secret environment variable {secrets[value]}, "
+            f"holds the value of the secret environment variable {name}, "
             "which would be written to disk",
-            f"remove it from the config; NeMo-RL reads {secrets[value]} from the environment",
+            f"remove it from the config; NeMo-RL reads {name} from the environment",
         )
-        for path, value in leaf_paths(resolved)
-        if isinstance(value, str) and value in secrets
+        for path, name in found.items()
     ]
     if leaks:
         raise LaunchRejectedMany(leaks)

@@ -15,7 +15,7 @@ from typing import Any
 from hydra.core.utils import JobReturn, JobStatus
 from hydra.experimental.callback import Callback
 from hydra.types import RunMode
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
 
 from nemotron_align.errors import EXIT_REJECTED
 from nemotron_align.job_record import FINE, rebuild, summary_table, write_job_record
@@ -49,7 +49,7 @@ class SweepRecorder(Callback):
             _sweep_dir(config),
             Path(config.hydra.runtime.output_dir),
             int(config.hydra.job.num),
-            list(config.hydra.overrides.task),
+            OmegaConf.to_container(config.hydra.overrides.task),
             **fields,
         )
 
