@@ -1,10 +1,10 @@
 """A Python 3.13 environment standing in for the NeMo-RL container's on the Slurm node.
 
 It has what NeMo-RL's environment has that our node-side code and the stand-in NeMo-RL import
-(PyYAML, OmegaConf, pydantic, typing_extensions) and nothing of ours: no nemotron_align, no
-submitit, no Hydra. Jobs submitted from the tests' own interpreter (3.11 in CI) run under it, as
-container jobs run under the image's Python. Built once into .node-py313/ (git-ignored) from a pyenv
-CPython 3.13; the tests that need it skip with the reason where there is none.
+(PACKAGES) and nothing of ours: no nemotron_align, no submitit, no Hydra. Jobs submitted from the
+tests' own interpreter (3.11 in CI) run under it, as container jobs run under the image's Python.
+Built once into .node-py313/ (git-ignored) from a pyenv CPython 3.13; the tests that need it skip
+with the reason where there is none.
 """
 
 from __future__ import annotations
@@ -18,7 +18,9 @@ import pytest
 
 REPO = Path(__file__).resolve().parent.parent
 VENV = REPO / ".node-py313"
-PACKAGES = ["pyyaml", "omegaconf", "pydantic", "typing_extensions"]
+# What NeMo-RL's own environment has (its venv built from its pyproject by
+# ../shared/nemo-rl/build_venv.sh imports each) that the node side and the stand-in import.
+PACKAGES = ["pyyaml", "omegaconf", "pydantic", "typing_extensions", "orjson", "xxhash"]
 BUILD_TIMEOUT_S = 600
 
 
