@@ -19,7 +19,7 @@ from typing import Any
 from nemotron_align.data_check import DEFAULT_KEYS, DataReport, check_file
 from nemotron_align.data_format import format_problem, reader_of
 from nemotron_align.data_paths import FILE_KEYS, is_local_path
-from nemotron_align.errors import LaunchRejected
+from nemotron_align.errors import LaunchRejected, not_a_file
 from nemotron_align.gym_data import split_settings
 from nemotron_align.pairing import GYM_DATASET, Trainer
 
@@ -55,7 +55,7 @@ def check_data(config: dict[str, Any], trainer: Trainer) -> tuple[list[LaunchRej
             problems.append(
                 LaunchRejected(
                     f"{key}.data_path",
-                    f"{path} does not exist",
+                    not_a_file(path),
                     "point it at an existing local JSONL file",
                 )
             )

@@ -2,7 +2,19 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 EXIT_REJECTED = 2
+
+
+def not_a_file(path: str | Path) -> str:
+    """Why `path` is not a file to read, in words: a folder is not reported as missing."""
+    path = Path(path)
+    if path.is_dir():
+        return f"{path} is a folder, not a file"
+    if path.exists():
+        return f"{path} is not a regular file"
+    return f"{path} does not exist"
 
 
 class LaunchRejected(Exception):

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from nemotron_align.data_check import check_file
-from nemotron_align.errors import LaunchRejected
+from nemotron_align.errors import LaunchRejected, not_a_file
 
 PROMPT_FIELDS = ("messages", "prompt", "question", "problem", "input")
 AGENT_TYPE = "responses_api_agents"
@@ -115,7 +115,7 @@ def check_rows(
             problems.append(
                 LaunchRejected(
                     f"data.{split}.data_path",
-                    f"{path} does not exist",
+                    not_a_file(path),
                     "point it at an existing JSONL file",
                 )
             )

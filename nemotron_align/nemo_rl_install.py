@@ -100,11 +100,12 @@ def require_script(install: NemoRLInstall, script: str) -> Path:
     path = install.root / script
     if path.is_file() or (not script and path.is_dir()):
         return path
-    looked = (
-        f"NeMo-RL root {install.root} does not exist"
-        if not install.root.is_dir()
-        else f"{path} does not exist (is {install.root} a NeMo-RL checkout?)"
-    )
+    if install.root.is_dir():
+        looked = f"{path} does not exist (is {install.root} a NeMo-RL checkout?)"
+    elif install.root.exists():
+        looked = f"NeMo-RL root {install.root} is a file, not a checkout folder"
+    else:
+        looked = f"NeMo-RL root {install.root} does not exist"
     raise LaunchRejected(
         "launch.nemo_rl_root",
         f"NeMo-RL not found: {looked}",

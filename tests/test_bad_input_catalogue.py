@@ -33,6 +33,19 @@ def _pairs(tmp_path: Path, *rows: str) -> list[str]:
 GOOD_PAIR = json.dumps({"prompt": "q", "chosen": "a", "rejected": "b"})
 
 # id → (arguments, expected pieces of the message); {tmp} is the test's folder.
+# Set for every test here: whatever a case makes the launcher write or print, this never appears.
+CATALOGUE_SECRET = ("NA_CATALOGUE_API_KEY", "catalogue-secret-4f1b9c")
+
+
+@pytest.fixture(autouse=True)
+def no_secret_anywhere(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    monkeypatch.setenv(*CATALOGUE_SECRET)
+    yield
+    secret = CATALOGUE_SECRET[1].encode()
+    leaks = [p for p in tmp_path.rglob("*") if p.is_file() and secret in p.read_bytes()]
+    assert not leaks, leaks
+
+
 CATALOGUE = {
     "unknown key, with a suggestion": (
         ["algo=dpo", "dpo.refrence_policy_kl_penalty=0.1"],
@@ -48,6 +61,19 @@ CATALOGUE = {
     "out-of-range value": (
         ["algo=rlvr", "data=tiny", "grpo.num_generations_per_prompt=0"],
         ["grpo.num_generations_per_prompt: is 0; it must be at least 1"],
+    ),
+    "data path that is a folder": (
+        [
+            "algo=dpo",
+            "data=preference_jsonl",
+            "data.train.data_path={tmp}",
+            "data.validation.data_path={tmp}",
+        ],
+        ["data.train.data_path: {tmp} is a folder, not a file"],
+    ),
+    "Gym data path that is a folder": (
+        ["algo=grpo_gym", "data=tiny", "data.train.data_path={tmp}"],
+        ["data.train.data_path: {tmp} is a folder, not a file"],
     ),
     "missing data file": (
         [
@@ -177,6 +203,47 @@ def test_catalogue_data_entry(rows: tuple[str, ...], expected: str, tmp_path: Pa
     assert result.returncode == 2
     assert expected in result.stderr and "fix:" in result.stderr
     assert not (run_dir / "nemo_rl.yaml").exists()
+
+
+@pytest.mark.parametrize(
+    ("args", "code"),
+    [
+        # Accepted: recorded redacted.
+        (["+launch.env.HARMLESS=${oc.env:NA_CATALOGUE_API_KEY}"], 0),
+        # Refused by its name, the value typed on the command line.
+        ([f"+launch.env.NA_CATALOGUE_API_KEY={CATALOGUE_SECRET[1]}"], 2),
+        # Refused by its value, in every job of a multirun.
+        (["-m", f"checkpointing.checkpoint_dir={CATALOGUE_SECRET[1]},x{CATALOGUE_SECRET[1]}"], 2),
+    ],
+    ids=["under a harmless name", "under a secret's name", "as a NeMo-RL value, multirun"],
+)
+def test_catalogue_secret_routes(args: list[str], code: int, tmp_path: Path) -> None:
+    result = run_cli(
+        [
+            "algo=dpo",
+            "data=tiny",
+            "launch.dry_run=true",
+            *args,
+            f"hydra.run.dir={tmp_path / 'run'}",
+            f"hydra.sweep.dir={tmp_path / 'sweep'}",
+        ],
+        cwd=tmp_path,
+    )
+    assert result.returncode == code, result.stderr
+    assert "Traceback" not in result.stderr
+    assert CATALOGUE_SECRET[1] not in result.stdout + result.stderr
+
+
+def test_catalogue_nemo_rl_root_is_a_file(tmp_path: Path) -> None:
+    a_file = tmp_path / "nemo-rl.tar"
+    a_file.write_text("")
+    result = run_cli(
+        ["algo=dpo", "data=tiny", f"hydra.run.dir={tmp_path / 'run'}"],
+        cwd=tmp_path,
+        env={"NEMO_RL_ROOT": str(a_file)},
+    )
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert f"NeMo-RL root {a_file} is a file, not a checkout folder" in result.stderr
 
 
 def test_catalogue_nemo_rl_root_missing(tmp_path: Path) -> None:
