@@ -4,13 +4,15 @@ how to fix it, shows no traceback, and writes no nemo_rl.yaml."""
 from __future__ import annotations
 
 import json
+import signal
 import subprocess
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import yaml
-from conftest import run_cli, start_lock_holder
+from conftest import run_cli, start_cli, start_lock_holder, wait_for_file
 
 from nemotron_align.run_lock import LOCK_FILE
 
@@ -452,13 +454,24 @@ def test_relative_data_path_is_checked_and_written_against_the_launcher_cwd(
     assert data["validation"]["data_path"] == str(tmp_path / "pairs.jsonl")
 
 
-def test_catalogue_run_folder_in_use(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["algo=dpo", "data=tiny", "launch.dry_run=true"],
+        ["algo=dpo", "data=tiny"],
+        ["algo=rlvr", "data=tiny", "launch.mode=subprocess"],
+    ],
+    ids=["dry run", "run", "another config, subprocess"],
+)
+def test_catalogue_run_folder_in_use(args: list[str], tmp_path: Path) -> None:
     run_dir = tmp_path / "run"
+    record = tmp_path / "record.json"
     holder = start_lock_holder(run_dir)
     try:
         result = run_cli(
-            ["algo=dpo", "data=tiny", "launch.dry_run=true", f"hydra.run.dir={run_dir}"],
+            [*args, f"hydra.run.dir={run_dir}"],
             cwd=tmp_path,
+            env={"NEMO_RL_ROOT": str(STAND_IN_NEMO_RL), "STAND_IN_RECORD": str(record)},
         )
     finally:
         holder.kill()
@@ -468,7 +481,38 @@ def test_catalogue_run_folder_in_use(tmp_path: Path) -> None:
         result.stderr
     )
     assert "fix: wait for that run to end" in result.stderr and "Traceback" not in result.stderr
-    assert not (run_dir / "nemo_rl.yaml").exists()
+    assert not (run_dir / "nemo_rl.yaml").exists() and not record.exists()  # no trainer started
+
+
+@pytest.mark.parametrize(
+    "args",
+    [["algo=dpo"], ["algo=rlvr"], ["algo=dpo", "+launch.env.NA_TEST_RUN=3"]],
+    ids=["dpo", "rlvr", "with launch.env"],
+)
+def test_catalogue_killed_launcher(args: list[str], tmp_path: Path) -> None:
+    """SIGKILL of a subprocess-mode launcher: NeMo-RL gets SIGTERM and ends (PR_SET_PDEATHSIG),
+    and the next launch into the folder records the killed run as crashed."""
+    run_dir = tmp_path / "run"
+    record = tmp_path / "record.json"
+    args = [*args, "data=tiny", "launch.mode=subprocess", f"hydra.run.dir={run_dir}"]
+    env = {"NEMO_RL_ROOT": str(STAND_IN_NEMO_RL), "STAND_IN_RECORD": str(record)}
+    waiting = {**env, "STAND_IN_WAIT_FOR_SIGNAL": "1", "STAND_IN_WAIT_S": "60"}
+    proc = start_cli(args, cwd=tmp_path, env=waiting)
+    try:
+        wait_for_file(Path(f"{record}.ready"), proc=proc)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=30)
+        deadline = time.monotonic() + 30
+        while json.loads(record.read_text())["signals"] != ["SIGTERM"]:
+            assert time.monotonic() < deadline, "NeMo-RL never got SIGTERM"
+            time.sleep(0.05)
+    finally:
+        proc.kill()
+        proc.wait()
+    again = run_cli(args, cwd=tmp_path, env=env)
+    assert again.returncode == 0 and "Traceback" not in again.stderr, again.stderr
+    killed = json.loads((run_dir / "launch.json").read_text())["previous_launches"][-1]
+    assert killed["status"] == "crashed" and killed["pid"] == proc.pid
 
 
 def _files(folder: Path) -> dict[str, bytes]:

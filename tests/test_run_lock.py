@@ -38,14 +38,6 @@ def _wait_until(condition, what: str, timeout: float = 30) -> None:
         time.sleep(0.05)
 
 
-def _gone(pid: int) -> bool:
-    """Exited: no such process, or a zombie nobody has reaped yet."""
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
-    except FileNotFoundError:
-        return True
-
-
 def _race(pair_dir: Path, mode: str) -> None:
     """Two launches into one folder at once: exactly one trainer starts, the other is turned
     away with exit status 2."""
@@ -124,31 +116,3 @@ def test_a_dead_holder_frees_the_folder(tmp_path: Path) -> None:
     finally:
         holder.kill()
         holder.wait()
-
-
-def test_killed_launcher_takes_nemo_rl_with_it(tmp_path: Path) -> None:
-    """SIGKILL of a subprocess-mode launcher: NeMo-RL gets SIGTERM and ends; the next launch into
-    the folder records the killed run as crashed."""
-    run_dir = tmp_path / "run"
-    record = tmp_path / "record.json"
-    args = ["algo=rlvr", "data=tiny", "launch.mode=subprocess", f"hydra.run.dir={run_dir}"]
-    proc = start_cli(args, cwd=tmp_path, env=_stand_in(record))
-    try:
-        wait_for_file(Path(f"{record}.ready"), proc=proc)
-        trainer = read_json(record)["pid"]
-        assert trainer != proc.pid
-        proc.send_signal(signal.SIGKILL)
-        proc.wait(timeout=30)
-        _wait_until(lambda: read_json(record)["signals"] == ["SIGTERM"], "NeMo-RL to get SIGTERM")
-        _wait_until(lambda: _gone(trainer), "NeMo-RL to exit")
-    finally:
-        proc.kill()
-        proc.wait()
-    again = run_cli(args, cwd=tmp_path, env={"NEMO_RL_ROOT": str(STAND_IN_ROOT)})
-    assert again.returncode == 0, again.stderr
-    launch = read_json(run_dir / "launch.json")
-    assert launch["exit_code"] == 0 and "status" not in launch
-    killed = launch["previous_launches"][-1]
-    assert killed["status"] == "crashed"
-    assert killed["pid"] == proc.pid and killed["host"] == socket.gethostname()
-    assert killed["end_time"] is None and killed["exit_code"] is None
