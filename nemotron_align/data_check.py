@@ -35,6 +35,7 @@ Kind = Literal["preference", "response", "nemo_gym"]
 # Check names. Each problem counts under exactly one.
 MALFORMED_JSON = "malformed_json"
 NOT_OBJECT = "not_object"
+BLANK_LINE = "blank_line"
 NO_ROWS = "no_rows"
 MISSING_FIELD = "missing_field"
 WRONG_TYPE = "wrong_type"
@@ -309,6 +310,14 @@ def _scan(path: str, start: int, end: int, rules: _Rules, max_reported: int) -> 
         except orjson.JSONDecodeError as e:
             if not text.strip():
                 blank += 1
+                if rules.kind == "nemo_gym":  # NeMo-RL's Gym dataset keeps every raw line
+                    acc.add(
+                        line,
+                        BLANK_LINE,
+                        "a blank line; NeMo-RL's NeMo-Gym dataset parses every line as JSON and "
+                        "fails on it",
+                        "remove the blank line",
+                    )
                 continue
             acc.add(line, MALFORMED_JSON, *_malformed(text, e))
             continue

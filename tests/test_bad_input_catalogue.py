@@ -361,6 +361,12 @@ FILE_CATALOGUE = {
         _gym_file("gym.jsonl"),
         ["{tmp}/gym.jsonl:1: not valid JSON", "the file looks like one JSON array"],
     ),
+    "blank line in Gym data": (
+        "gym.jsonl",
+        f"{GOOD_GYM}\n\n{GOOD_GYM}\n".encode(),
+        _gym_file("gym.jsonl"),
+        ["{tmp}/gym.jsonl:2: a blank line; NeMo-RL's NeMo-Gym dataset parses every line"],
+    ),
     "text after the object in Gym data": (
         "gym.jsonl",
         f"{GOOD_GYM} trailing\n".encode(),
