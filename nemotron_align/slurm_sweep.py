@@ -193,9 +193,7 @@ class SlurmSweep:
             print(text, file=sys.stderr)
 
     def _show(self, group: list[Job]) -> None:
-        folder = _folder(group[0].params)
-        python = job_python(group[0].params)
-        script = slurm_submit.sbatch_script(group[0].params, [j.num for j in group], folder, python)
+        _, script = _script(group)
         _say(f"dry run: nothing submitted. The sbatch script for {len(group)} job(s):")
         print(script, file=sys.stderr)
         for job in group:
@@ -208,11 +206,7 @@ class SlurmSweep:
             job.code = 0
 
     def _submit(self, group: list[Job]) -> list[slurm_submit.Submitted]:
-        params = group[0].params
-        folder = _folder(params)
-        script = slurm_submit.sbatch_script(
-            params, [j.num for j in group], folder, job_python(params)
-        )
+        folder, script = _script(group)
         path = slurm_submit.ship(folder, {j.num: j.job_dir for j in group}, script)
         try:
             array = slurm_submit.submit(path)
@@ -280,6 +274,15 @@ class SlurmSweep:
                 job.code = 1
         ret.return_value = job.code
         return ret
+
+
+def _script(group: list[Job]) -> tuple[Path, str]:
+    """The submit folder and the sbatch script of a group of jobs (one resource shape)."""
+    params = group[0].params
+    folder = _folder(params)
+    return folder, slurm_submit.sbatch_script(
+        params, [j.num for j in group], folder, job_python(params)
+    )
 
 
 def _folder(params: dict[str, Any]) -> Path:
