@@ -6,7 +6,7 @@ Writes a DPO JSONL file of --size-mb MiB to a temporary folder (deleted afterwar
 few hundred characters long, a quarter of them message lists, one in 200 repeating an earlier
 prompt; chosen and rejected responses of 50-250 words; some non-ASCII text. Then times, each run
 in its own child process, median of --repeats:
-- `data_check`: nemotron_align.data_check.check_file(path, "preference");
+- `data_check`: nemotron_align.preflight.data_check.check_file(path, "preference");
 - `json.loads`: a plain `json.loads(line)` loop over the file, checking nothing;
 - `datasets`: datasets.load_dataset("json", data_files=path, split="train") into a fresh cache
   folder each run (skipped, with a message, when `datasets` is not installed).
@@ -82,7 +82,7 @@ def cpu_seconds(who: int) -> float:
 def child(method: str, path: str, cache_dir: str, workers: int | None) -> None:
     """Time one method in this process (imports excluded) and print its result as JSON."""
     if method == "data_check":
-        from nemotron_align.data_check import check_file
+        from nemotron_align.preflight.data_check import check_file
 
         def work() -> tuple[int, str]:
             report = check_file(path, "preference", workers=workers)

@@ -27,10 +27,10 @@ from hydra.core.global_hydra import GlobalHydra
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import OmegaConf, open_dict
 
-from nemotron_align.config_location import initialize_app_config
-from nemotron_align.render import to_nemo_rl_dict
-from nemotron_align.resolvers import register_resolvers
-from nemotron_align.schema import register_schemas
+from nemotron_align.config.location import initialize_app_config
+from nemotron_align.config.render import to_nemo_rl_dict
+from nemotron_align.config.resolvers import register_resolvers
+from nemotron_align.config.store import register_schemas
 
 ALGOS = ["dpo", "rlvr", "grpo_gym", "rlhf"]
 

@@ -19,19 +19,19 @@ from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
-from nemotron_align.config_location import CONFIG_PATH
-from nemotron_align.diagnose import diagnose, fault
+from hydra_plugins.nemotron_align_launcher.nemotron_slurm_launcher import SLURM_LAUNCHER
+from nemotron_align.config.diagnose import diagnose, fault
+from nemotron_align.config.location import CONFIG_PATH
+from nemotron_align.config.relaunch import composed_from, relaunch_args
+from nemotron_align.config.release import default_root, detect_release
+from nemotron_align.config.resolvers import register_resolvers
+from nemotron_align.config.store import register_schemas
 from nemotron_align.errors import EXIT_REJECTED, LaunchRejected
-from nemotron_align.launch import LaunchContext, SlurmJob, launch
-from nemotron_align.nemo_rl_install import default_root, detect_release
-from nemotron_align.record_guard import RecordGuard
-from nemotron_align.relaunch import composed_from, relaunch_args
-from nemotron_align.resolvers import register_resolvers
-from nemotron_align.run_lock import LOCK_FILE, RunFolderBusy, hold
-from nemotron_align.schema import register_schemas
-from nemotron_align.secret_env import RedactingStream, scrub_files
-from nemotron_align.slurm_launcher import SLURM_LAUNCHER
-from nemotron_align.sweep_record import SweepRecorder
+from nemotron_align.io.secret_env import RedactingStream, scrub_files
+from nemotron_align.launchers.launch import LaunchContext, SlurmJob, launch
+from nemotron_align.records.record_guard import RecordGuard
+from nemotron_align.records.run_lock import LOCK_FILE, RunFolderBusy, hold
+from nemotron_align.records.sweep_record import SweepRecorder
 
 log = logging.getLogger("nemotron_align")
 

@@ -16,7 +16,7 @@ them imported:
    declare. These are optional, of any type.
 
 Output: `#` header lines, then a `[dpo]` and a `[grpo]` section of `<path> <presence> <types>`
-lines sorted by path; the format is described in nemotron_align/nemo_rl_keys/__init__.py.
+lines sorted by path; the format is described in nemotron_align/preflight/nemo_rl_keys/__init__.py.
 
 A plain folder (such as an unpacked release archive, or /opt/nemo-rl in the container) is read as
 it is; <release> only names it (NeMo-RL's own version string does not tell main from a release).
@@ -691,7 +691,7 @@ def render(tag: str, origin: str, trainers: dict[str, TrainerSnapshot]) -> str:
     header = [
         f"# Config keys NeMo-RL {tag} knows ({origin}), per trainer.",
         "# Made by scripts/snapshot_nemo_rl_keys.py from the MasterConfig schemas and the keys of",
-        f"# the example YAMLs ({counts}). Line format: nemotron_align/nemo_rl_keys/__init__.py.",
+        f"# the example YAMLs ({counts}). Line format: preflight/nemo_rl_keys/__init__.py.",
     ]
     body = [line for name, found in trainers.items() for line in [f"[{name}]", *found.lines]]
     return "\n".join([*header, *body]) + "\n"

@@ -17,9 +17,9 @@ from nemo_rl_real_support import tiny_tokenizer  # noqa: F401  (session fixture,
 from omegaconf import DictConfig, open_dict
 from slurm_cluster import slurm_cluster  # noqa: F401  (session fixture for tests marked slurm)
 
-from nemotron_align.config_location import initialize_app_config
-from nemotron_align.resolvers import register_resolvers
-from nemotron_align.schema import register_schemas
+from nemotron_align.config.location import initialize_app_config
+from nemotron_align.config.resolvers import register_resolvers
+from nemotron_align.config.store import register_schemas
 
 STAND_IN_ROOT = Path(__file__).resolve().parent / "stand_in_nemo_rl"
 ALGOS = ["dpo", "rlvr", "grpo_gym", "rlhf"]
@@ -34,7 +34,7 @@ CLI_TIMEOUT_S = 120
 def gym_data_overrides(algo: str) -> list[str]:
     if algo not in GYM_PATHS:
         return []
-    from nemotron_align.resolvers import TINY_DATA_DIR
+    from nemotron_align.config.resolvers import TINY_DATA_DIR
 
     stem = GYM_PATHS[algo]
     return [
@@ -101,13 +101,14 @@ def wait_for_file(
 
 
 def start_lock_holder(run_dir: Path) -> subprocess.Popen[str]:
-    """Another process holding the run folder's lock (nemotron_align.run_lock) until killed;
+    """Another process holding the run folder's lock (nemotron_align.records.run_lock) until killed;
     returns once it holds it."""
     holder = subprocess.Popen(
         [
             sys.executable,
             "-c",
-            "import sys, time; from pathlib import Path; from nemotron_align.run_lock import hold;"
+            "import sys, time; from pathlib import Path;"
+            "from nemotron_align.records.run_lock import hold;"
             "lock = hold(Path(sys.argv[1])); print('held', flush=True); time.sleep(300)",
             str(run_dir),
         ],

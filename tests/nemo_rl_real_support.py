@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from nemotron_align.nemo_rl_install import detect_release
-from nemotron_align.resolvers import TINY_DATA_DIR
+from nemotron_align.config.release import detect_release
+from nemotron_align.config.resolvers import TINY_DATA_DIR
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 VENV_SIDE = Path(__file__).resolve().parent / "nemo_rl_real"

@@ -14,7 +14,7 @@ import pytest
 import yaml
 from conftest import run_cli, start_cli, start_lock_holder, wait_for_file
 
-from nemotron_align.run_lock import LOCK_FILE
+from nemotron_align.records.run_lock import LOCK_FILE
 
 STAND_IN_GYM = Path(__file__).resolve().parent / "stand_in_gym"
 # Carries NeMo-RL v0.7.0's release marker (see its README).

@@ -18,9 +18,9 @@ import yaml
 from conftest import CLI_TIMEOUT_S, STAND_IN_ROOT, run_cli, start_cli, wait_for_file
 from hydra.core.global_hydra import GlobalHydra
 
-from nemotron_align.config_location import initialize_app_config
-from nemotron_align.relaunch import relaunch_args
-from nemotron_align.schema import register_schemas
+from nemotron_align.config.location import initialize_app_config
+from nemotron_align.config.relaunch import relaunch_args
+from nemotron_align.config.store import register_schemas
 
 DRY = "launch.dry_run=true"
 

@@ -9,9 +9,9 @@ import pytest
 import yaml
 from conftest import ALGOS, compose_config, gym_data_overrides
 
+from nemotron_align.config.render import dump_yaml, to_nemo_rl_dict
 from nemotron_align.errors import LaunchRejected
-from nemotron_align.pairing import check_data_fits
-from nemotron_align.render import dump_yaml, to_nemo_rl_dict
+from nemotron_align.preflight.pairing import check_data_fits
 
 REQUIRED_SECTIONS = {
     "dpo": {"policy", "data", "dpo", "logger", "cluster", "checkpointing"},

@@ -10,9 +10,10 @@ from typing import Any
 
 import pytest
 
-from nemotron_align import data_check
-from nemotron_align.data_check import DataReport, check_file
-from nemotron_align.gym_data import normalize_row
+from nemotron_align.config.resolvers import TINY_DATA_DIR
+from nemotron_align.gym.rows import normalize_row
+from nemotron_align.preflight import data_check
+from nemotron_align.preflight.data_check import DataReport, check_file
 
 GOOD_PAIR = {"prompt": "What is 2+2?", "chosen": "4", "rejected": "5"}
 MESSAGES = [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Hi?"}]
@@ -231,7 +232,7 @@ def test_nemo_gym_agent_ref_may_be_missing_when_allowed_and_any_name_without_a_l
 
 
 def test_bundled_tiny_data_passes() -> None:
-    tiny = Path(data_check.__file__).parent / "tiny_data"
+    tiny = TINY_DATA_DIR
     for stem, kind in [("dpo", "preference"), ("rlvr", "response")]:
         for split in ("train", "validation"):
             assert check_file(tiny / f"{stem}_{split}.jsonl", kind).ok

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from nemotron_align.data_format import format_problem
-from nemotron_align.data_paths import absolute_data_paths, is_local_path
+from nemotron_align.config.data_paths import absolute_data_paths, is_local_path
+from nemotron_align.preflight.data_format import format_problem
 
 
 @pytest.mark.parametrize(

@@ -14,9 +14,12 @@ import pytest
 import yaml
 from conftest import STAND_IN_ROOT, compose_config, run_cli, start_cli
 
-from nemotron_align import gym_config, gym_data, gym_preflight, gym_runner
+from nemotron_align.config.render import to_nemo_rl_dict
 from nemotron_align.errors import LaunchRejected
-from nemotron_align.render import to_nemo_rl_dict
+from nemotron_align.gym import config as gym_config
+from nemotron_align.gym import rows as gym_data
+from nemotron_align.gym import runner as gym_runner
+from nemotron_align.preflight import gym as gym_preflight
 
 STAND_IN_GYM = Path(__file__).resolve().parent / "stand_in_gym"
 ROOTS = [STAND_IN_GYM]
@@ -221,7 +224,7 @@ def _write_run(tmp_path: Path, algo: str, *overrides: str) -> Path:
 
 def _run_runner(config: Path, tmp_path: Path, api: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "nemotron_align.gym_runner", "--config", str(config)],
+        [sys.executable, "-m", "nemotron_align.gym.runner", "--config", str(config)],
         cwd=STAND_IN_ROOT,
         env=_runner_env(tmp_path, api),
         capture_output=True,
@@ -333,7 +336,7 @@ def test_runner_without_nemo_rl_says_where_to_run(tmp_path: Path) -> None:
     config = _write_run(tmp_path, "grpo_gym")
     env = {k: v for k, v in _runner_env(tmp_path, "v0.7").items() if k != "PYTHONPATH"}
     result = subprocess.run(
-        [sys.executable, "-m", "nemotron_align.gym_runner", "--config", str(config)],
+        [sys.executable, "-m", "nemotron_align.gym.runner", "--config", str(config)],
         cwd=tmp_path,
         env=env,
         capture_output=True,

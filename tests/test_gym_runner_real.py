@@ -19,7 +19,7 @@ import pytest
 from conftest import start_cli
 from nemo_rl_real_support import VENV_SIDE, real_tree, real_trees, venv_env, venv_python
 
-from nemotron_align.nemo_rl_install import RELEASES
+from nemotron_align.config.release import RELEASES
 
 pytestmark = pytest.mark.nemo_rl_real
 

@@ -104,7 +104,7 @@ def test_wheel_ships_every_config_and_dataset(tmp_path: Path) -> None:
         assert f"nemotron_align/conf/{path.relative_to(REPO / 'conf')}" in names
     for path in (REPO / "nemotron_align" / "tiny_data").glob("*.jsonl"):
         assert f"nemotron_align/tiny_data/{path.name}" in names
-    snapshots = list((REPO / "nemotron_align" / "nemo_rl_keys").glob("*.txt"))
+    snapshots = list((REPO / "nemotron_align" / "preflight" / "nemo_rl_keys").glob("*.txt"))
     assert snapshots
     for path in snapshots:
-        assert f"nemotron_align/nemo_rl_keys/{path.name}" in names
+        assert f"nemotron_align/preflight/nemo_rl_keys/{path.name}" in names

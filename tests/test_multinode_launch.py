@@ -2,7 +2,7 @@
 
 The bootstrap itself runs with real Ray on the real local Slurm in tests/test_ray_multinode.py;
 here the launcher's side: the job made ready on the submitting machine (launch with a Slurm job
-context), then nemotron_align.node_job on each "node": which argv, resources and folder it
+context), then nemotron_align.slurm.node_job on each "node": which argv, resources and folder it
 passes to the bootstrap, and which rank records.
 """
 
@@ -16,9 +16,9 @@ import pytest
 from conftest import STAND_IN_ROOT, compose_config, start_lock_holder
 from omegaconf import OmegaConf
 
-from nemotron_align import node_job
-from nemotron_align.launch import LaunchContext, SlurmJob, launch
-from nemotron_align.ray_bootstrap import SlurmPlacement
+from nemotron_align.launchers.launch import LaunchContext, SlurmJob, launch
+from nemotron_align.launchers.ray_bootstrap import SlurmPlacement
+from nemotron_align.slurm import node_job
 
 
 def _prepare(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:

@@ -15,9 +15,10 @@ import pytest
 from conftest import ALGOS, compose_config, run_cli
 from nemo_rl_real_support import real_tree, run_in_venv
 
-from nemotron_align import nemo_rl_keys
+from nemotron_align.config.render import to_nemo_rl_dict
 from nemotron_align.errors import LaunchRejected
-from nemotron_align.nemo_rl_keys import (
+from nemotron_align.preflight import nemo_rl_keys
+from nemotron_align.preflight.nemo_rl_keys import (
     RELEASES,
     SNAPSHOT_DIR,
     TRAINERS,
@@ -25,7 +26,6 @@ from nemotron_align.nemo_rl_keys import (
     rename_candidates,
     renames,
 )
-from nemotron_align.render import to_nemo_rl_dict
 
 REPO = Path(__file__).resolve().parent.parent
 SCRIPT = REPO / "scripts" / "snapshot_nemo_rl_keys.py"

@@ -33,8 +33,8 @@ from nemo_rl_real_support import (
     run_in_venv,
 )
 
-from nemotron_align.nemo_rl_install import RELEASES
-from nemotron_align.render import NEMO_RL_YAML, dump_yaml, to_nemo_rl_dict
+from nemotron_align.config.release import RELEASES
+from nemotron_align.config.render import NEMO_RL_YAML, dump_yaml, to_nemo_rl_dict
 
 pytestmark = pytest.mark.nemo_rl_real
 

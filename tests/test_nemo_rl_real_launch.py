@@ -4,7 +4,7 @@ For each release (v0.6.0, v0.7.0, main), algo and data option (`tiny`, and the a
 option on the tiny files), this repo's interpreter runs
 `python -m nemotron_align ... launch.mode=subprocess` with `launch.python` the NeMo-RL venv; the
 launcher starts NeMo-RL's own `examples/run_dpo.py` / `examples/run_grpo.py` (the Gym algos: our
-`python -m nemotron_align.gym_runner`) with the tree as working directory. On a machine without
+`python -m nemotron_align.gym.runner`) with the tree as working directory. On a machine without
 GPUs the furthest NeMo-RL can get is GPU placement: the test asserts NeMo-RL's own progress lines
 (config read, datasets loaded with every row of the tiny files, dataloaders built, Ray up) come
 first, in order, and then "Not enough GPUs available" / ResourceInsufficientError, with no other
@@ -49,7 +49,7 @@ from nemo_rl_real_support import (
 )
 from scoped_ray import MARKER_VAR, marked_pids, stop
 
-from nemotron_align.nemo_rl_install import RELEASES
+from nemotron_align.config.release import RELEASES
 
 pytestmark = pytest.mark.nemo_rl_real
 STAND_IN_GYM = REPO_ROOT / "tests" / "stand_in_gym"
@@ -58,8 +58,8 @@ STAND_IN_GYM = REPO_ROOT / "tests" / "stand_in_gym"
 TRAINER_ARGV = {
     "dpo": ["examples/run_dpo.py"],
     "rlvr": ["examples/run_grpo.py"],
-    "grpo_gym": ["-m", "nemotron_align.gym_runner"],
-    "rlhf": ["-m", "nemotron_align.gym_runner"],
+    "grpo_gym": ["-m", "nemotron_align.gym.runner"],
+    "rlhf": ["-m", "nemotron_align.gym.runner"],
 }
 # A case takes 15-40 s on a 2-core machine; this only bounds a hang.
 CASE_TIMEOUT_S = 240

@@ -11,7 +11,7 @@ import yaml
 from conftest import STAND_IN_ROOT, run_cli
 
 from nemotron_align.cli import with_detected_release
-from nemotron_align.nemo_rl_install import RELEASE_MARKERS, detect_release
+from nemotron_align.config.release import RELEASE_MARKERS, detect_release
 
 
 def _tree(root: Path, release: str) -> Path:

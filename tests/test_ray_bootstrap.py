@@ -14,8 +14,8 @@ from typing import Any
 
 import pytest
 
-from nemotron_align import ray_bootstrap
-from nemotron_align.ray_bootstrap import (
+from nemotron_align.launchers import ray_bootstrap
+from nemotron_align.launchers.ray_bootstrap import (
     SENTINEL_NAME,
     RayBootstrapError,
     needs_ray_bootstrap,

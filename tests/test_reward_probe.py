@@ -18,8 +18,9 @@ import pytest
 import yaml
 from conftest import run_cli
 
+from nemotron_align.config.resolvers import TINY_DATA_DIR
 from nemotron_align.errors import LaunchRejected, LaunchRejectedMany
-from nemotron_align.gym_verifier import (
+from nemotron_align.probe.gym_verifier import (
     GymVerifyClient,
     Score,
     descendants,
@@ -28,8 +29,7 @@ from nemotron_align.gym_verifier import (
     server_config,
     server_environment,
 )
-from nemotron_align.resolvers import TINY_DATA_DIR
-from nemotron_align.reward_probe import (
+from nemotron_align.probe.reward import (
     WRONG_SENTINEL,
     ProbeMode,
     ProbeResult,
@@ -413,7 +413,7 @@ def test_server_never_ready_is_stopped_with_all_its_children(
 
 def test_sigterm_to_the_probe_stops_the_server(stuck_server: tuple[Path, Path]) -> None:
     fake_python, pids = stuck_server
-    argv = [sys.executable, "-m", "nemotron_align.reward_probe", str(RLVR_ROWS)]
+    argv = [sys.executable, "-m", "nemotron_align.probe.reward", str(RLVR_ROWS)]
     probe = subprocess.Popen([*argv, "--mode", "gym", "--gym-python", str(fake_python)])
     try:
         deadline = time.monotonic() + 30

@@ -1,5 +1,5 @@
-"""One launch per run folder (nemotron_align.run_lock) and no NeMo-RL left unsupervised: real
-launches against the stand-in NeMo-RL, real locks, real signals."""
+"""One launch per run folder (nemotron_align.records.run_lock) and no NeMo-RL left unsupervised:
+real launches against the stand-in NeMo-RL, real locks, real signals."""
 
 from __future__ import annotations
 

@@ -12,7 +12,7 @@ import pytest
 import yaml
 from conftest import STAND_IN_ROOT, run_cli
 
-from nemotron_align.secret_env import redact_values, restore_secrets
+from nemotron_align.io.secret_env import redact_values, restore_secrets
 
 SECRET = "s3cr3t-value-123456"
 MARK = "<redacted:WANDB_API_KEY>"

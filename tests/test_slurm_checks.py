@@ -28,9 +28,9 @@ import pytest
 from conftest import compose_config
 from slurm_cluster import SlurmCluster
 
+from nemotron_align.config.render import to_nemo_rl_dict
 from nemotron_align.errors import LaunchRejected
-from nemotron_align.render import to_nemo_rl_dict
-from nemotron_align.slurm_checks import (
+from nemotron_align.slurm.checks import (
     SINFO,
     cluster_problems,
     container_path_problems,

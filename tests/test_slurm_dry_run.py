@@ -11,8 +11,8 @@ import yaml
 from conftest import STAND_IN_ROOT, compose_config, run_cli
 from omegaconf import OmegaConf
 
-from nemotron_align.render import to_nemo_rl_dict
-from nemotron_align.resolvers import TINY_DATA_DIR
+from nemotron_align.config.render import to_nemo_rl_dict
+from nemotron_align.config.resolvers import TINY_DATA_DIR
 
 DPO_TRAIN = TINY_DATA_DIR / "dpo_train.jsonl"
 REPO = Path(__file__).resolve().parent.parent
@@ -51,7 +51,7 @@ def test_dry_run_writes_every_job_and_prints_the_sbatch_script(tmp_path: Path) -
     assert "sinfo not found" in result.stderr  # said once, and the cluster checks skipped
     for line in ("#SBATCH --array=0,1%2", "#SBATCH --gpus-per-node=8", "#SBATCH --signal=USR2@120"):
         assert line in result.stderr
-    assert "-m nemotron_align.node_job" in result.stderr
+    assert "-m nemotron_align.slurm.node_job" in result.stderr
     for num in (0, 1):
         job = sweep_dir / str(num)
         assert f"job {num} (dpo.reference_policy_kl_penalty=" in result.stderr
@@ -158,7 +158,7 @@ def test_container_job_script_and_mounts(tmp_path: Path) -> None:
     assert f"--container-mounts={tmp_path}:{tmp_path},{TINY_DATA_DIR}:{TINY_DATA_DIR}" in srun
     assert "--container-workdir=/opt/nemo-rl" in srun
     # The image's own interpreter runs the job; nothing of ours is installed there.
-    assert "/opt/nemo_rl_venv/bin/python -u -m nemotron_align.node_job" in srun
+    assert "/opt/nemo_rl_venv/bin/python -u -m nemotron_align.slurm.node_job" in srun
     record = json.loads((sweep_dir / "0" / "launch.json").read_text())
     assert record["python"] == ["/opt/nemo_rl_venv/bin/python"]
 

@@ -136,7 +136,8 @@ def test_preemption_signal_reaches_nemo_rl_and_the_job_is_requeued(
     slurm_cluster: SlurmCluster, tmp_path: Path, stand_in_env: dict[str, str]
 ) -> None:
     """SIGUSR2 (Slurm's preemption signal, sent here with scancel) reaches NeMo-RL, then the job
-    requeues itself (nemotron_align.node_job); it comes back to the same job folder and finishes."""
+    requeues itself (nemotron_align.slurm.node_job); it comes back to the same job folder and
+    finishes."""
     sweep_dir = tmp_path / "requeue"
     env = {
         **stand_in_env,

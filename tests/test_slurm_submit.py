@@ -19,7 +19,7 @@ from conftest import STAND_IN_ROOT, gym_data_overrides, run_cli, start_cli
 from node_python import node_python  # noqa: F401  (session fixture)
 from slurm_cluster import LOCAL_SLURM, SlurmCluster, sweep_rows
 
-from nemotron_align.resolvers import TINY_DATA_DIR
+from nemotron_align.config.resolvers import TINY_DATA_DIR
 
 pytestmark = pytest.mark.slurm
 

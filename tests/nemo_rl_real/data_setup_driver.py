@@ -13,7 +13,7 @@ each id to what NeMo-RL made of that config:
   `grpo.max_val_samples` / `val_batch_size` from the validation set, as the Gym runner hands them
   to NeMo-RL.
 - "data": the call sequence of `examples/run_dpo.py` / `examples/run_grpo.py` (Gym:
-  `nemotron_align.gym_runner`'s own) up to `setup()`, which runs for real until it builds the Ray
+  `nemotron_align.gym.runner`'s own) up to `setup()`, which runs for real until it builds the Ray
   cluster (v0.7.0 with Gym: until it asks Ray for its runtime context): `StatefulDataLoader` is
   recorded in the algorithm module, `RayVirtualCluster` and `ray` stop it there, so no Ray
   starts. Reports every row as NeMo-RL processed it (tokenized by the config's tokenizer) and
@@ -43,8 +43,8 @@ from nemo_rl.models.generation import configure_generation_config
 from nemo_rl.utils.config import load_config, register_omegaconf_resolvers
 from omegaconf import OmegaConf
 
-from nemotron_align import gym_runner
-from nemotron_align.pairing import Trainer, trainer_for
+from nemotron_align.gym import runner as gym_runner
+from nemotron_align.preflight.pairing import Trainer, trainer_for
 
 
 class RayReached(Exception):
@@ -243,7 +243,7 @@ def runner_invoke(call: gym_runner.Call) -> Any:
 
 
 def gym_data(container: dict[str, Any]) -> dict[str, Any]:
-    """nemotron_align.gym_runner's own GymDriver on the config, every NeMo-RL call it makes
+    """nemotron_align.gym.runner's own GymDriver on the config, every NeMo-RL call it makes
     real (MasterConfig, tokenizer, generation and Gym config, the Gym gate, setup_response_data
     with NemoGymDataset, its validation sizes) up to its setup() call. (Its Gym config inlining
     before that needs Gym's files, absent here; our rows are in Gym's shape already.)"""

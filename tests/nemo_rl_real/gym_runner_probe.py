@@ -27,8 +27,8 @@ from pathlib import Path
 from typing import Any
 from unittest import mock
 
-from nemotron_align import gym_runner
 from nemotron_align.errors import LaunchRejected
+from nemotron_align.gym import runner as gym_runner
 
 # Config-only steps: run for real, so the real MasterConfig and Gym gate judge the config.
 RUN_FOR_REAL = {

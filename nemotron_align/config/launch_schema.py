@@ -1,0 +1,63 @@
+"""Typed schema of the launcher's own `launch` section, registered in Hydra's ConfigStore.
+
+Hydra validates `launch.*` overrides against it at composition time: unknown keys and wrong
+types fail before anything is written.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+
+from nemotron_align.config.release import CONTAINER_ROOT
+
+
+class ProbeMode(str, Enum):
+    auto = "auto"
+    gym = "gym"
+    math_verify = "math-verify"
+
+
+class LaunchMode(str, Enum):
+    # exec in a plain single run, subprocess in multirun or under a launcher.
+    auto = "auto"
+    exec = "exec"
+    subprocess = "subprocess"
+
+
+class PreflightMode(str, Enum):
+    # Refuse the launch on any problem / show problems and launch anyway / skip the checks.
+    strict = "strict"
+    warn = "warn"
+    off = "off"
+
+
+@dataclass
+class LaunchSettings:
+    # Compose, check and write the run folder, print the command, start nothing.
+    dry_run: bool = False
+    # Root of the NeMo-RL checkout (the container has it at /opt/nemo-rl).
+    nemo_rl_root: str = CONTAINER_ROOT
+    # Command prefix that runs NeMo-RL scripts; null = this interpreter.
+    python: list[str] | None = None
+    mode: LaunchMode = LaunchMode.auto
+    # Checks before launch (semantics, data, NeMo-Gym): strict refuses on any problem.
+    preflight: PreflightMode = PreflightMode.strict
+    # The NeMo-RL release the config is composed for: set by the `nemo_rl` config group (pick it
+    # with nemo_rl=v0.6.0|v0.7.0|main; detected under nemo_rl_root when not named).
+    nemo_rl_release: str = "v0.7.0"
+    # Extra environment variables for NeMo-RL (never secrets: export those instead).
+    env: dict[str, str] = field(default_factory=dict)
+    # Before launching a GRPO run, score each sampled row's own answer (must be 1.0) and a wrong
+    # one (must be 0.0) with NeMo-Gym's math_with_judge server, or math-verify in-process.
+    reward_probe: bool = False
+    reward_probe_rows: int = 8
+    reward_probe_mode: ProbeMode = ProbeMode.auto
+    # Interpreter with nemo-gym installed for the server (Python >= 3.12); null = this one.
+    reward_probe_python: str | None = None
+    # Multi-node Slurm jobs (cluster.num_nodes > 1): the Ray cluster NeMo-RL runs on. `ray` is the
+    # command prefix of NeMo-RL's Ray CLI (in the container: [/opt/nemo_rl_venv/bin/ray]).
+    ray: list[str] = field(default_factory=lambda: ["ray"])
+    ray_port: int = 1200
+    ray_ready_timeout_s: float = 1800.0
+    ray_start_args: list[str] = field(default_factory=list)

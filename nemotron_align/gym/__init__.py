@@ -1,0 +1,1 @@
+"""NeMo-Gym: the Gym config NeMo-RL receives, Gym data rows, and the in-process GRPO+Gym runner."""

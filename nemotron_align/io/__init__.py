@@ -1,0 +1,1 @@
+"""File helpers: atomic writes and secret redaction."""

@@ -1,0 +1,1 @@
+"""Checks before any GPU is allocated: NeMo-RL schema, semantics, data, Gym config."""

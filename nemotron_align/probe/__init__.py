@@ -1,0 +1,1 @@
+"""The reward probe: scores reference answers with the real verifier before training."""

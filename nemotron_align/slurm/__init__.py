@@ -1,0 +1,2 @@
+"""Slurm: compose and check every job on the login node, submit job arrays, and run a job
+on its nodes."""
