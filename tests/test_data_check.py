@@ -12,8 +12,9 @@ import pytest
 
 from nemotron_align.config.resolvers import TINY_DATA_DIR
 from nemotron_align.gym.rows import normalize_row
-from nemotron_align.preflight import data_check
-from nemotron_align.preflight.data_check import DataReport, check_file
+from nemotron_align.preflight import data_check, data_findings
+from nemotron_align.preflight.data_check import check_file
+from nemotron_align.preflight.data_report import DataReport
 
 GOOD_PAIR = {"prompt": "What is 2+2?", "chosen": "4", "rejected": "5"}
 MESSAGES = [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Hi?"}]
@@ -185,7 +186,7 @@ def test_answers_math_verify_cannot_parse_are_warnings(tmp_path: Path) -> None:
 def test_without_math_verify_answers_are_not_parsed_and_the_report_says_so(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(data_check, "_math_verify_parses", lambda: None)
+    monkeypatch.setattr(data_check, "math_verify_parses", lambda: None)
     path = write(tmp_path / "d.jsonl", [{"input": "Q", "output": "{{{"}])
     report = check_file(path, "response")
     assert report.ok and report.counts == {}
@@ -296,7 +297,7 @@ def test_split_points_follow_newlines(tmp_path: Path) -> None:
 
 
 def test_duplicate_tracking_is_bounded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(data_check, "MAX_TRACKED_PROMPTS", 3)
+    monkeypatch.setattr(data_findings, "MAX_TRACKED_PROMPTS", 3)
     path = tmp_path / "pairs.jsonl"
     rows = [{"prompt": f"p{i % 5}", "chosen": "a", "rejected": "b"} for i in range(10)]
     path.write_text("".join(json.dumps(r) + "\n" for r in rows))

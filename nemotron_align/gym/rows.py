@@ -11,15 +11,15 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from nemotron_align.errors import LaunchRejected, not_a_file
+from nemotron_align.io.jsonl import read_json_lines
 from nemotron_align.preflight.data_check import check_file
+from nemotron_align.preflight.data_rows import AGENT_TYPE
 
 PROMPT_FIELDS = ("messages", "prompt", "question", "problem", "input")
-AGENT_TYPE = "responses_api_agents"
 _SHAREGPT_ROLES = {
     "human": "user",
     "user": "user",
@@ -27,20 +27,6 @@ _SHAREGPT_ROLES = {
     "assistant": "assistant",
     "system": "system",
 }
-
-
-def read_rows(path: Path) -> Iterator[tuple[int, Any]]:
-    with path.open("rb") as f:
-        for number, raw in enumerate(f, start=1):
-            if raw.strip():
-                try:
-                    yield number, json.loads(raw)
-                except ValueError as err:
-                    raise LaunchRejected(
-                        f"{path}:{number}",
-                        f"is not valid JSON ({err})",
-                        "write one JSON object per line",
-                    ) from None
 
 
 def _as_messages(value: Any) -> list[dict[str, Any]] | None:
@@ -131,7 +117,7 @@ def write_normalized(path: Path, agent: str | None, out_dir: Path) -> Path:
     """`path` in Gym's shape as <stem>.<sha1[:12]>.nemo_gym.jsonl; unchanged data stays put."""
     lines = []
     changed = False
-    for _, row in read_rows(path):
+    for _, row in read_json_lines(path):
         normalized = normalize_row(row, agent)
         changed |= normalized != row
         lines.append(json.dumps(normalized, ensure_ascii=False, sort_keys=True))

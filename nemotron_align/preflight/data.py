@@ -19,8 +19,11 @@ from typing import Any
 from nemotron_align.config.data_paths import FILE_KEYS, is_local_path
 from nemotron_align.errors import LaunchRejected, not_a_file
 from nemotron_align.gym.rows import split_settings
-from nemotron_align.preflight.data_check import DEFAULT_KEYS, DataReport, check_file
+from nemotron_align.io.jsonl import count_rows
+from nemotron_align.preflight.data_check import check_file
 from nemotron_align.preflight.data_format import format_problem, reader_of
+from nemotron_align.preflight.data_report import DataReport
+from nemotron_align.preflight.data_rows import DEFAULT_KEYS
 from nemotron_align.preflight.pairing import GYM_DATASET, Trainer
 
 log = logging.getLogger("nemotron_align")
@@ -41,39 +44,9 @@ def check_data(config: dict[str, Any], trainer: Trainer) -> tuple[list[LaunchRej
     for split, settings in splits.items():
         key = f"data.{split}"
         problems += _prompt_file_problems(key, settings)
-        name, path = settings.get("dataset_name"), settings.get("data_path")
-        if name not in KINDS or not path:
-            if name is not None and name != "NemoGymDataset":
-                log.info(
-                    "%s: %s is loaded by NeMo-RL itself; its rows are not checked here", key, name
-                )
+        report = _split_report(key, settings, problems)
+        if report is None:
             continue
-        if not is_local_path(path, Path.cwd()):
-            log.info("%s.data_path: %s is loaded from the Hugging Face Hub; not checked", key, path)
-            continue
-        if not Path(path).is_file():
-            problems.append(
-                LaunchRejected(
-                    f"{key}.data_path",
-                    not_a_file(path),
-                    "point it at an existing local JSONL file",
-                )
-            )
-            continue
-        kind, key_names = KINDS[name]
-        keys = {k: settings[k] for k in key_names if settings.get(k)}
-        columns = {**DEFAULT_KEYS[kind], **keys}.values()
-        unreadable = format_problem(f"{key}.data_path", Path(path), columns)
-        if unreadable:
-            problems.append(unreadable)
-            continue
-        if reader_of(Path(path)) != "json":
-            log.info("%s.data_path: %s is read by NeMo-RL's own reader; not checked", key, path)
-            continue
-        stat = Path(path).stat()
-        report = _check_file(
-            str(Path(path).resolve()), stat.st_size, stat.st_mtime_ns, kind, tuple(keys.items())
-        )
         if split == "train":
             train_rows = report.rows
         log.info("%s", report.render().splitlines()[0])
@@ -81,10 +54,46 @@ def check_data(config: dict[str, Any], trainer: Trainer) -> tuple[list[LaunchRej
         problems += report.rejections()
     train = splits.get("train", {})
     if train.get("dataset_name") == GYM_DATASET and Path(train.get("data_path") or "").is_file():
-        train_rows = _count_lines(Path(train["data_path"]))
+        train_rows = count_rows(train["data_path"])
     if train_rows is not None:
         problems += _batch_fit_problems(config, trainer, train.get("data_path"), train_rows)
     return problems, warnings
+
+
+def _split_report(
+    key: str, settings: dict[str, Any], problems: list[LaunchRejected]
+) -> DataReport | None:
+    """The data check of one split's file; None where it is not ours to check, or where it
+    cannot be read as JSON rows (that problem appended to `problems`)."""
+    name, path = settings.get("dataset_name"), settings.get("data_path")
+    if name not in KINDS or not path:
+        if name is not None and name != GYM_DATASET:
+            log.info("%s: %s is loaded by NeMo-RL itself; its rows are not checked here", key, name)
+        return None
+    if not is_local_path(path, Path.cwd()):
+        log.info("%s.data_path: %s is loaded from the Hugging Face Hub; not checked", key, path)
+        return None
+    if not Path(path).is_file():
+        problems.append(
+            LaunchRejected(
+                f"{key}.data_path", not_a_file(path), "point it at an existing local JSONL file"
+            )
+        )
+        return None
+    kind, key_names = KINDS[name]
+    keys = {k: settings[k] for k in key_names if settings.get(k)}
+    columns = {**DEFAULT_KEYS[kind], **keys}.values()
+    unreadable = format_problem(f"{key}.data_path", Path(path), columns)
+    if unreadable:
+        problems.append(unreadable)
+        return None
+    if reader_of(Path(path)) != "json":
+        log.info("%s.data_path: %s is read by NeMo-RL's own reader; not checked", key, path)
+        return None
+    stat = Path(path).stat()
+    return _check_file(
+        str(Path(path).resolve()), stat.st_size, stat.st_mtime_ns, kind, tuple(keys.items())
+    )
 
 
 def _prompt_file_problems(key: str, settings: dict[str, Any]) -> list[LaunchRejected]:
@@ -109,12 +118,6 @@ def _check_file(
 ) -> DataReport:
     """One check per file as it is now: the jobs of a sweep share their data files."""
     return check_file(path, kind, keys=dict(keys))  # type: ignore[arg-type]
-
-
-def _count_lines(path: Path) -> int:
-    """Rows of a Gym JSONL file (its rows are checked by gym_preflight)."""
-    with path.open("rb") as f:
-        return sum(1 for line in f if line.strip())
 
 
 def _global_batch(config: dict[str, Any], trainer: Trainer) -> tuple[str, str, Any] | None:

@@ -47,6 +47,14 @@ def format_problem(key: str, path: Path, columns: Collection[str]) -> LaunchReje
             f"row has {', '.join(f'`{c}`' for c in columns)}",
             f"write JSON Lines and name the file {jsonl}",
         )
+    return _content_problem(key, path, reader, columns)
+
+
+def _content_problem(
+    key: str, path: Path, reader: str, columns: Collection[str]
+) -> LaunchRejected | None:
+    """Why the head of a file NeMo-RL reads as CSV, Parquet or Arrow cannot give `columns`."""
+    jsonl = path.with_suffix(".jsonl").name
     with path.open("rb") as f:
         head = f.read(_HEAD_BYTES)
     if head.removeprefix(_BOM).lstrip().startswith(b"{"):
