@@ -18,35 +18,21 @@ import pytest
 import yaml
 from conftest import run_cli
 
+from nemotron_align.config.launch_schema import ProbeMode
 from nemotron_align.config.resolvers import TINY_DATA_DIR
 from nemotron_align.errors import LaunchRejected, LaunchRejectedMany
-from nemotron_align.probe.gym_verifier import (
-    GymVerifyClient,
-    Score,
+from nemotron_align.probe.answers import WRONG_SENTINEL, as_number, good_answer, wrong_answer
+from nemotron_align.probe.gym_server import (
     descendants,
-    gym_availability,
     running_gym_server,
     server_config,
     server_environment,
 )
-from nemotron_align.probe.reward import (
-    WRONG_SENTINEL,
-    ProbeMode,
-    ProbeResult,
-    ProbeRow,
-    as_number,
-    format_table,
-    good_answer,
-    main,
-    math_verify_available,
-    read_rows,
-    reject_if_failed,
-    row_from_record,
-    run_probe,
-    sample_rows,
-    score_rows,
-    wrong_answer,
-)
+from nemotron_align.probe.gym_verifier import GymVerifyClient, Score, gym_availability
+from nemotron_align.probe.reward import main, run_probe
+from nemotron_align.probe.rows import ProbeRow, read_rows, row_from_record, sample_rows
+from nemotron_align.probe.scoring import ProbeResult, math_verify_available, score_rows
+from nemotron_align.probe.verdict import format_table, reject_if_failed
 
 GYM_ROWS = TINY_DATA_DIR / "grpo_gym_train.jsonl"
 RLVR_ROWS = TINY_DATA_DIR / "rlvr_train.jsonl"
@@ -492,7 +478,7 @@ def test_gym_server_and_its_ray_listen_on_loopback_only(monkeypatch: pytest.Monk
     with running_gym_server(sys.executable) as server:
         assert server.client.base_url.startswith("http://127.0.0.1:")
         assert server.client.verify("Q?", "4", {"input": "Q?"}, "\\boxed{4}").reward == 1.0
-        tree = [server.pid, *(pid for pid, _ in descendants(server.pid))]
+        tree = [server.pid, *(p.pid for p in descendants(server.pid))]
         addresses = _listening_sockets(tree)
     assert addresses
     # 127.0.0.1 in /proc/net/tcp, then ::1 and ::ffff:127.0.0.1 in /proc/net/tcp6.
