@@ -28,8 +28,8 @@ from nemotron_align.errors import EXIT_REJECTED, LaunchRejected, LaunchRejectedM
 from nemotron_align.records.job_record import read_job_record, update_job_record, write_job_record
 from nemotron_align.records.launch_record import LAUNCH_JSON
 from nemotron_align.slurm import submit as slurm_submit
-from nemotron_align.slurm.checks import cluster_problems
 from nemotron_align.slurm.compose import JobComposer, job_log, run_task
+from nemotron_align.slurm.partition_checks import cluster_problems
 from nemotron_align.slurm.prepare import job_python
 
 
