@@ -13,8 +13,9 @@ import copy
 import dataclasses
 import logging
 from collections.abc import Callable, Iterator
+from contextvars import ContextVar
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from hydra._internal.core_plugins.file_config_source import FileConfigSource
 from hydra._internal.core_plugins.importlib_resources_config_source import (
@@ -25,6 +26,19 @@ from hydra.core.utils import _save_config, env_override
 from hydra.plugins.config_source import ConfigResult
 from hydra.types import TaskFunction
 from omegaconf import DictConfig, OmegaConf, open_dict, read_write
+
+if TYPE_CHECKING:
+    from nemotron_align.launchers.launch import SlurmJob
+
+_job_being_made_ready: ContextVar[SlurmJob | None] = ContextVar(
+    "job_being_made_ready", default=None
+)
+
+
+def job_being_made_ready() -> SlurmJob | None:
+    """The Slurm job whose task run_task runs now, its launcher params resolved once by the
+    sweep; None outside a Slurm sweep."""
+    return _job_being_made_ready.get()
 
 
 class JobComposer:
@@ -71,14 +85,18 @@ def _parsed_once(load: Callable[[Any, str], ConfigResult]) -> Callable[[Any, str
     return load_config
 
 
-def run_task(task_function: TaskFunction, config: DictConfig, job_dir: Path) -> Exception | None:
+def run_task(
+    task_function: TaskFunction, config: DictConfig, job_dir: Path, job: SlurmJob
+) -> Exception | None:
     """What Hydra's run_job does for a job (its output dir, HydraConfig, the .hydra record,
     hydra.job.env_set, the task), less its two deep copies of the whole config, which cost
-    a sweep of many jobs more than anything else here. Returns what the task raised."""
+    a sweep of many jobs more than anything else here. The task finds `job` with
+    job_being_made_ready(). Returns what the task raised."""
     with read_write(config.hydra.runtime), open_dict(config.hydra.runtime):
         config.hydra.runtime.output_dir = str(job_dir.resolve())
     previous = HydraConfig.instance().cfg
     HydraConfig.instance().set_config(config)
+    handed_over = _job_being_made_ready.set(job)
     try:
         task_cfg = OmegaConf.masked_copy(config, [k for k in config if k != "hydra"])
         if config.hydra.output_subdir is not None:
@@ -92,6 +110,7 @@ def run_task(task_function: TaskFunction, config: DictConfig, job_dir: Path) -> 
         return err
     finally:
         HydraConfig.instance().cfg = previous
+        _job_being_made_ready.reset(handed_over)
     return None
 
 
