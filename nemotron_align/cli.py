@@ -31,7 +31,7 @@ from nemotron_align.launchers.launch import LaunchContext, launch
 from nemotron_align.records.record_guard import RecordGuard
 from nemotron_align.records.run_lock import LOCK_FILE, RunFolderBusy, hold
 from nemotron_align.records.sweep_record import SweepRecorder
-from nemotron_align.slurm.compose import job_being_made_ready
+from nemotron_align.slurm.job_handover import job_being_made_ready
 
 log = logging.getLogger("nemotron_align")
 

@@ -13,7 +13,6 @@ import copy
 import dataclasses
 import logging
 from collections.abc import Callable, Iterator
-from contextvars import ContextVar
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -27,18 +26,10 @@ from hydra.plugins.config_source import ConfigResult
 from hydra.types import TaskFunction
 from omegaconf import DictConfig, OmegaConf, open_dict, read_write
 
+from nemotron_align.slurm.job_handover import handing_over
+
 if TYPE_CHECKING:
     from nemotron_align.launchers.launch import SlurmJob
-
-_job_being_made_ready: ContextVar[SlurmJob | None] = ContextVar(
-    "job_being_made_ready", default=None
-)
-
-
-def job_being_made_ready() -> SlurmJob | None:
-    """The Slurm job whose task run_task runs now, its launcher params resolved once by the
-    sweep; None outside a Slurm sweep."""
-    return _job_being_made_ready.get()
 
 
 class JobComposer:
@@ -96,7 +87,6 @@ def run_task(
         config.hydra.runtime.output_dir = str(job_dir.resolve())
     previous = HydraConfig.instance().cfg
     HydraConfig.instance().set_config(config)
-    handed_over = _job_being_made_ready.set(job)
     try:
         task_cfg = OmegaConf.masked_copy(config, [k for k in config if k != "hydra"])
         if config.hydra.output_subdir is not None:
@@ -104,13 +94,12 @@ def run_task(
             _save_config(task_cfg, "config.yaml", record)
             _save_config(HydraConfig.instance().cfg, "hydra.yaml", record)
             _save_config(config.hydra.overrides.task, "overrides.yaml", record)
-        with env_override(dict(config.hydra.job.env_set)):
+        with env_override(dict(config.hydra.job.env_set)), handing_over(job):
             task_function(task_cfg)
     except Exception as err:
         return err
     finally:
         HydraConfig.instance().cfg = previous
-        _job_being_made_ready.reset(handed_over)
     return None
 
 
