@@ -36,11 +36,10 @@ from nemotron_align.launchers.ray_bootstrap import (
 from nemotron_align.records.job_record import update_job_record
 from nemotron_align.records.launch_record import LaunchRecord, now_iso
 from nemotron_align.records.run_lock import RunFolderBusy, RunLock, hold
-from nemotron_align.slurm.placement import slurm_placement
+from nemotron_align.slurm.placement import SCONTROL_TIMEOUT_S, slurm_placement
 
 SLURM_JOB_JSON = "slurm_job.json"
 JOBS_JSON = "jobs.json"
-SCONTROL_TIMEOUT_S = 30
 # A SIGUSR2 this close to the time limit (beyond the signal delay) means the limit, not preemption.
 TIMEOUT_MARGIN_S = 60
 
