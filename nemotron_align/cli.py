@@ -19,7 +19,6 @@ from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
-from hydra_plugins.nemotron_align_launcher.nemotron_slurm_launcher import SLURM_LAUNCHER
 from nemotron_align.config.diagnose import diagnose, fault
 from nemotron_align.config.location import CONFIG_PATH
 from nemotron_align.config.relaunch import composed_from, relaunch_args
@@ -28,10 +27,11 @@ from nemotron_align.config.resolvers import register_resolvers
 from nemotron_align.config.store import register_schemas
 from nemotron_align.errors import EXIT_REJECTED, LaunchRejected
 from nemotron_align.io.secret_env import RedactingStream, scrub_files
-from nemotron_align.launchers.launch import LaunchContext, SlurmJob, launch
+from nemotron_align.launchers.launch import LaunchContext, launch
 from nemotron_align.records.record_guard import RecordGuard
 from nemotron_align.records.run_lock import LOCK_FILE, RunFolderBusy, hold
 from nemotron_align.records.sweep_record import SweepRecorder
+from nemotron_align.slurm.job_handover import job_being_made_ready
 
 log = logging.getLogger("nemotron_align")
 
@@ -106,7 +106,7 @@ def app(cfg: DictConfig) -> int:
         # variable raising here, a secret value landing in the records).
         overrides=OmegaConf.to_container(hydra_cfg.overrides.task),
         composed_config_dir=_composed_config_dir(run_dir, hydra_cfg),
-        slurm=_slurm_job(hydra_cfg),
+        slurm=job_being_made_ready(),
         relaunched_from=record.parent if record else None,
     )
     try:
@@ -151,17 +151,6 @@ def _raise_as_rejected(err: Exception, run_dir: Path) -> NoReturn:
     if isinstance(err, LaunchRejected) or _FULL_ERROR in os.environ:
         raise err
     raise fault(err, str(run_dir)) from err
-
-
-def _slurm_job(hydra_cfg: DictConfig) -> SlurmJob | None:
-    """This run is a job of a Slurm sweep, being made ready on the submitting machine."""
-    if hydra_cfg.runtime.choices.get("hydra/launcher") != SLURM_LAUNCHER:
-        return None
-    return SlurmJob(
-        params=OmegaConf.to_container(hydra_cfg.launcher, resolve=True),
-        sweep_dir=Path(hydra_cfg.sweep.dir),
-        num=int(hydra_cfg.job.num),
-    )
 
 
 def with_detected_release(args: list[str]) -> list[str]:

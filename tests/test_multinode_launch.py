@@ -17,8 +17,8 @@ from conftest import STAND_IN_ROOT, compose_config, start_lock_holder
 from omegaconf import OmegaConf
 
 from nemotron_align.launchers.launch import LaunchContext, SlurmJob, launch
-from nemotron_align.launchers.ray_bootstrap import SlurmPlacement
 from nemotron_align.slurm import node_job
+from nemotron_align.slurm.placement import SlurmPlacement
 
 
 def _prepare(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:

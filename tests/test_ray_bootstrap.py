@@ -19,11 +19,10 @@ from nemotron_align.launchers.ray_bootstrap import (
     SENTINEL_NAME,
     RayBootstrapError,
     needs_ray_bootstrap,
-    parse_hostnames,
     ray_environment,
     run_multinode,
-    slurm_placement,
 )
+from nemotron_align.slurm.placement import parse_hostnames, slurm_placement
 
 WAIT_S = 30
 
@@ -98,6 +97,7 @@ class Fakes:
             "python": [sys.executable, str(self.dir / "fake_python.py"), str(self.answers)],
             "port": port,
             "ray": [sys.executable, str(self.dir / "fake_ray.py"), str(self.log)],
+            "ray_start_args": [],
             "ready_timeout_s": WAIT_S,
         }
         options.update(kwargs)

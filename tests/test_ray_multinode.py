@@ -49,7 +49,8 @@ def _bootstrap_task() -> Callable[..., int]:
         import sys
         from pathlib import Path
 
-        from nemotron_align.launchers.ray_bootstrap import run_multinode, slurm_placement
+        from nemotron_align.launchers.ray_bootstrap import run_multinode
+        from nemotron_align.slurm.placement import slurm_placement
 
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
         placement = slurm_placement()

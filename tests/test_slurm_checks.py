@@ -1,7 +1,7 @@
 """Login-node checks before sbatch: partition, time limit, nodes and GPUs (sinfo), the container
 image and mounts, and the models in the job's Hugging Face cache.
 
-The unit tests feed cluster_problems real sinfo output (argv slurm_checks.SINFO), captured with
+The unit tests feed cluster_problems real sinfo output (argv partition_checks.SINFO), captured with
 slurm-wlm 22.05.8 from two clusters:
 - LOCAL_SINFO: the test cluster of scripts/slurm/start.sh (one GPU-less node, MaxTime=60);
 - GPU_SINFO: a private slurmctld on another port with one slurmd per GPU node (gres.conf naming
@@ -30,14 +30,12 @@ from slurm_cluster import SlurmCluster
 
 from nemotron_align.config.render import to_nemo_rl_dict
 from nemotron_align.errors import LaunchRejected
-from nemotron_align.slurm.checks import (
+from nemotron_align.slurm.container_checks import container_path_problems, job_paths
+from nemotron_align.slurm.model_checks import hf_hub_cache, model_problems
+from nemotron_align.slurm.partition_checks import (
     SINFO,
     cluster_problems,
-    container_path_problems,
     gpu_gres,
-    hf_hub_cache,
-    job_paths,
-    model_problems,
     parse_sinfo,
     slurm_seconds,
 )

@@ -25,8 +25,9 @@ from omegaconf import DictConfig
 
 
 class NemotronSlurmLauncher(Launcher):
-    def __init__(self, **params: Any) -> None:
-        self.params = params
+    def __init__(self, **settings: Any) -> None:
+        # Hydra passes hydra.launcher here; the sweep reads each job's own, resolved, instead.
+        del settings
         self.config: DictConfig | None = None
         self.hydra_context: HydraContext | None = None
         self.task_function: TaskFunction | None = None

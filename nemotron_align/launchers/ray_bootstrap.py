@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import shlex
 import socket
 import subprocess
@@ -27,13 +26,10 @@ from nemotron_align.launchers.process import run_child
 
 log = logging.getLogger("nemotron_align")
 
-DEFAULT_PORT = 1200
-DEFAULT_READY_TIMEOUT_S = 1800.0
 SENTINEL_NAME = "ray_head_done"
 # Variables that make Ray's and NeMo-RL's processes think they are MPI/Slurm ranks themselves
 # (NeMo-RL's init_ray() and ray.sub drop the same ones).
 STRIPPED_PREFIXES = ("SLURM_", "PMI", "MPI_", "OMPI_")
-SCONTROL_TIMEOUT_S = 30.0
 HEAD_START_TIMEOUT_S = 120.0
 RAY_STOP_TIMEOUT_S = 60.0
 WORKER_STOP_TIMEOUT_S = 60.0
@@ -72,56 +68,6 @@ def ray_environment(env: Mapping[str, str]) -> dict[str, str]:
     return kept
 
 
-@dataclass(frozen=True)
-class SlurmPlacement:
-    """This task's global rank and the job's hosts in Slurm's order (the head first)."""
-
-    rank: int
-    hosts: list[str]
-
-    @property
-    def head(self) -> str:
-        return self.hosts[0]
-
-
-def parse_hostnames(text: str) -> list[str]:
-    """`scontrol show hostnames` output: one host per line, kept in Slurm's order.
-
-    Not re-sorted: rank 0 runs on the job's first node in Slurm's order, and Python's sort
-    would put node10 before node9.
-    """
-    hosts = [line.strip() for line in text.splitlines() if line.strip()]
-    if not hosts:
-        raise RayBootstrapError("`scontrol show hostnames` listed no hosts")
-    return hosts
-
-
-def slurm_placement() -> SlurmPlacement:
-    """Rank (SLURM_PROCID) and hosts (`scontrol show hostnames`) of this Slurm task."""
-    nodelist = os.environ.get("SLURM_JOB_NODELIST")
-    if not nodelist:
-        raise RayBootstrapError("SLURM_JOB_NODELIST is not set: this is not a Slurm job")
-    argv = ["scontrol", "show", "hostnames", nodelist]
-    try:
-        result = subprocess.run(
-            argv, capture_output=True, text=True, timeout=SCONTROL_TIMEOUT_S, check=False
-        )
-    except subprocess.TimeoutExpired as err:
-        raise RayBootstrapError(f"`{shlex.join(argv)}` timed out after {err.timeout:g}s") from err
-    if result.returncode != 0:
-        raise RayBootstrapError(
-            f"`{shlex.join(argv)}` exited {result.returncode}: {result.stderr.strip()}"
-        )
-    rank, node = int(os.environ.get("SLURM_PROCID", "0")), int(os.environ.get("SLURM_NODEID", "0"))
-    placement = SlurmPlacement(rank, parse_hostnames(result.stdout))
-    if placement.rank == 0 and node != 0:
-        raise RayBootstrapError(
-            f"rank 0 runs on node {node} of the job, not on its first node "
-            f"{placement.head}: run one task per node"
-        )
-    return placement
-
-
 def run_multinode(
     argv: list[str],
     cwd: Path,
@@ -133,16 +79,17 @@ def run_multinode(
     rank: int,
     head_host: str,
     python: Sequence[str],
-    port: int = DEFAULT_PORT,
-    ray: Sequence[str] = ("ray",),
-    ray_start_args: Sequence[str] = (),
-    ready_timeout_s: float = DEFAULT_READY_TIMEOUT_S,
+    port: int,
+    ray: Sequence[str],
+    ray_start_args: Sequence[str],
+    ready_timeout_s: float,
 ) -> int:
     """This node's part of a multi-node NeMo-RL run; NeMo-RL's exit code on rank 0, else 0.
 
     argv runs on rank 0 only, in cwd. python is the command prefix of NeMo-RL's interpreter (it
     checks the cluster's GPUs), ray the prefix of its `ray` CLI; ray_start_args go to this node's
-    `ray start`. job_dir must be one folder of this job that every node sees.
+    `ray start`. job_dir must be one folder of this job that every node sees. The Ray settings
+    have no defaults here: their one copy is launch.ray* (config/launch_schema.py).
     """
     try:
         head_ip = socket.gethostbyname(head_host)
@@ -264,47 +211,46 @@ class _Node:
             return f"a failed GPU probe (exit {result.returncode}: {tail})"
 
     def run_worker(self, *, start: list[str], ready_timeout_s: float) -> int:
-        command = [*self.ray, "start", *start, "--block"]
         # On SIGTERM, a recent `ray start --block` first asks the GCS to drain this node, for
         # up to 30 s; by then the head is gone: ours comes after its sentinel, Slurm's ends every
         # node at once.
-        worker_env = {**self.env, "RAY_GRACEFUL_SHUTDOWN_DRAIN_TIMEOUT_S": "0"}
-        host, port = self.address.rsplit(":", 1)
+        worker = _Worker(
+            command=[*self.ray, "start", *start, "--block"],
+            cwd=self.cwd,
+            env={**self.env, "RAY_GRACEFUL_SHUTDOWN_DRAIN_TIMEOUT_S": "0"},
+        )
         deadline = time.monotonic() + ready_timeout_s
-        child: subprocess.Popen[bytes] | None = None
-        reached_head = False
-        lost_since: float | None = None
         try:
-            while not (reached_head and self.sentinel.exists()):
-                if child is not None and child.poll() is not None:
-                    log.warning("`%s` exited %d", shlex.join(command), child.returncode)
-                    child = None
-                if child is None:
-                    now = time.monotonic()
-                    if now < deadline:
-                        if _accepts_connections(host, int(port)):
-                            log.info("joining the Ray head: %s", shlex.join(command))
-                            child = subprocess.Popen(command, cwd=self.cwd, env=worker_env)
-                            reached_head = True
-                    elif not reached_head:
-                        raise RayBootstrapError(
-                            f"no Ray head answered at {self.address} within {ready_timeout_s:g}s"
-                        )
-                    else:
-                        if lost_since is None:
-                            lost_since = now
-                        if now - lost_since > SENTINEL_GRACE_S:
-                            raise RayBootstrapError(
-                                f"Ray on this node stopped and the head at {self.address} left "
-                                f"no {self.sentinel} within {SENTINEL_GRACE_S:g}s: head lost"
-                            )
+            while not (worker.reached_head and self.sentinel.exists()):
+                if not worker.running():
+                    self._join_or_give_up(worker, deadline, ready_timeout_s)
                 time.sleep(POLL_S)
             log.info("the Ray head is done (%s): leaving", self.sentinel)
         finally:
-            if child is not None:
-                _terminate(child)
+            worker.stop()
             self._ray_stop()
         return 0
+
+    def _join_or_give_up(self, worker: _Worker, deadline: float, ready_timeout_s: float) -> None:
+        """(Re)join the head while the ready deadline allows; after it, wait a grace period for
+        the head's sentinel before calling the head lost."""
+        now = time.monotonic()
+        if now < deadline:
+            host, port = self.address.rsplit(":", 1)
+            if _accepts_connections(host, int(port)):
+                worker.start()
+        elif not worker.reached_head:
+            raise RayBootstrapError(
+                f"no Ray head answered at {self.address} within {ready_timeout_s:g}s"
+            )
+        else:
+            if worker.lost_since is None:
+                worker.lost_since = now
+            if now - worker.lost_since > SENTINEL_GRACE_S:
+                raise RayBootstrapError(
+                    f"Ray on this node stopped and the head at {self.address} left "
+                    f"no {self.sentinel} within {SENTINEL_GRACE_S:g}s: head lost"
+                )
 
     def _ray_stop(self) -> None:
         command = [*self.ray, "stop"]
@@ -317,6 +263,34 @@ class _Node:
             return
         if stopped.returncode != 0:
             log.warning("`%s` exited %d", shlex.join(command), stopped.returncode)
+
+
+@dataclass
+class _Worker:
+    """This node's `ray start --block`, started again whenever it stops before the head is done."""
+
+    command: list[str]
+    cwd: Path
+    env: dict[str, str]
+    child: subprocess.Popen[bytes] | None = None
+    reached_head: bool = False
+    # When Ray on this node was first found stopped after the ready deadline.
+    lost_since: float | None = None
+
+    def running(self) -> bool:
+        if self.child is not None and self.child.poll() is not None:
+            log.warning("`%s` exited %d", shlex.join(self.command), self.child.returncode)
+            self.child = None
+        return self.child is not None
+
+    def start(self) -> None:
+        log.info("joining the Ray head: %s", shlex.join(self.command))
+        self.child = subprocess.Popen(self.command, cwd=self.cwd, env=self.env)
+        self.reached_head = True
+
+    def stop(self) -> None:
+        if self.child is not None:
+            _terminate(self.child)
 
 
 def _accepts_connections(host: str, port: int) -> bool:

@@ -14,7 +14,7 @@ import dataclasses
 import logging
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from hydra._internal.core_plugins.file_config_source import FileConfigSource
 from hydra._internal.core_plugins.importlib_resources_config_source import (
@@ -25,6 +25,11 @@ from hydra.core.utils import _save_config, env_override
 from hydra.plugins.config_source import ConfigResult
 from hydra.types import TaskFunction
 from omegaconf import DictConfig, OmegaConf, open_dict, read_write
+
+from nemotron_align.slurm.job_handover import handing_over
+
+if TYPE_CHECKING:
+    from nemotron_align.launchers.launch import SlurmJob
 
 
 class JobComposer:
@@ -71,10 +76,13 @@ def _parsed_once(load: Callable[[Any, str], ConfigResult]) -> Callable[[Any, str
     return load_config
 
 
-def run_task(task_function: TaskFunction, config: DictConfig, job_dir: Path) -> Exception | None:
+def run_task(
+    task_function: TaskFunction, config: DictConfig, job_dir: Path, job: SlurmJob
+) -> Exception | None:
     """What Hydra's run_job does for a job (its output dir, HydraConfig, the .hydra record,
     hydra.job.env_set, the task), less its two deep copies of the whole config, which cost
-    a sweep of many jobs more than anything else here. Returns what the task raised."""
+    a sweep of many jobs more than anything else here. The task finds `job` with
+    job_being_made_ready(). Returns what the task raised."""
     with read_write(config.hydra.runtime), open_dict(config.hydra.runtime):
         config.hydra.runtime.output_dir = str(job_dir.resolve())
     previous = HydraConfig.instance().cfg
@@ -86,7 +94,7 @@ def run_task(task_function: TaskFunction, config: DictConfig, job_dir: Path) -> 
             _save_config(task_cfg, "config.yaml", record)
             _save_config(HydraConfig.instance().cfg, "hydra.yaml", record)
             _save_config(config.hydra.overrides.task, "overrides.yaml", record)
-        with env_override(dict(config.hydra.job.env_set)):
+        with env_override(dict(config.hydra.job.env_set)), handing_over(job):
             task_function(task_cfg)
     except Exception as err:
         return err

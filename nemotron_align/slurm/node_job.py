@@ -21,7 +21,7 @@ import subprocess
 import sys
 import threading
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from nemotron_align.config.release import detect_release
@@ -32,15 +32,14 @@ from nemotron_align.launchers.ray_bootstrap import (
     RayBootstrapError,
     needs_ray_bootstrap,
     run_multinode,
-    slurm_placement,
 )
 from nemotron_align.records.job_record import update_job_record
 from nemotron_align.records.launch_record import LaunchRecord, now_iso
 from nemotron_align.records.run_lock import RunFolderBusy, RunLock, hold
+from nemotron_align.slurm.placement import SCONTROL_TIMEOUT_S, slurm_placement
 
 SLURM_JOB_JSON = "slurm_job.json"
 JOBS_JSON = "jobs.json"
-SCONTROL_TIMEOUT_S = 30
 # A SIGUSR2 this close to the time limit (beyond the signal delay) means the limit, not preemption.
 TIMEOUT_MARGIN_S = 60
 
@@ -74,10 +73,11 @@ class NodeJob:
     timeout_min: int
     signal_delay_s: int
     max_num_timeout: int
-    ray: list[str] = field(default_factory=lambda: ["ray"])
-    ray_port: int = 1200
-    ray_start_args: list[str] = field(default_factory=list)
-    ray_ready_timeout_s: float = 1800.0
+    # launch.ray, ray_port, ray_start_args, ray_ready_timeout_s (their defaults live there).
+    ray: list[str]
+    ray_port: int
+    ray_start_args: list[str]
+    ray_ready_timeout_s: float
 
     def interpreter(self) -> list[str]:
         return list(self.python) if self.python else [sys.executable]

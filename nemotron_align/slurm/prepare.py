@@ -20,7 +20,8 @@ from nemotron_align.gym.rows import split_settings
 from nemotron_align.preflight.data import batch_rows_needed
 from nemotron_align.preflight.pairing import Trainer
 from nemotron_align.records.launch_record import LaunchRecord
-from nemotron_align.slurm.checks import container_path_problems, job_paths, model_problems
+from nemotron_align.slurm.container_checks import container_path_problems, job_paths
+from nemotron_align.slurm.model_checks import model_problems
 from nemotron_align.slurm.node_job import InputFile, NodeJob
 
 # The NeMo-RL container's own interpreter (its venv has NeMo-RL and what it needs).

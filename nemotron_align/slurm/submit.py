@@ -85,7 +85,27 @@ def _flag(key: str, value: Any) -> str:
 
 def sbatch_script(params: dict[str, Any], nums: Iterable[int], folder: Path, python: str) -> str:
     """The array job for these job numbers; logs go to `folder`, jobs.json lies there."""
-    nums = sorted(nums)
+    task_logs = ["--output", str(folder / "%A_%a_%t_log.out")]
+    if not params.get("stderr_to_stdout"):
+        task_logs += ["--error", str(folder / "%A_%a_%t_log.err")]
+    srun = ["srun", "--unbuffered", *task_logs, *srun_args(params)]
+    task = [python, "-u", "-m", "nemotron_align.slurm.node_job", str(folder / JOBS_JSON)]
+    lines = [
+        "#!/bin/bash",
+        "# nemotron_align: one task per node runs nemotron_align.slurm.node_job for its job",
+        *(_flag(k, v) for k, v in sorted(_sbatch_options(params, sorted(nums), folder).items())),
+        "",
+        *(params.get("setup") or []),
+        f"export PYTHONPATH={shlex.quote(str(folder / 'lib'))}${{PYTHONPATH:+:$PYTHONPATH}}",
+        shlex.join([*srun, *task]),
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def _sbatch_options(params: dict[str, Any], nums: list[int], folder: Path) -> dict[str, Any]:
+    """The #SBATCH options: ours, then the launcher settings that are sbatch's, then
+    additional_parameters, each overriding the one before."""
     parallel = int(params.get("array_parallelism") or 256)
     sbatch: dict[str, Any] = {
         "job_name": params.get("name") or "nemotron_align",
@@ -104,22 +124,7 @@ def sbatch_script(params: dict[str, Any], nums: Iterable[int], folder: Path, pyt
         if key not in _NOT_SBATCH and value is not None:
             sbatch[key] = value
     sbatch.update(params.get("additional_parameters") or {})
-    task_logs = ["--output", str(folder / "%A_%a_%t_log.out")]
-    if not params.get("stderr_to_stdout"):
-        task_logs += ["--error", str(folder / "%A_%a_%t_log.err")]
-    srun = ["srun", "--unbuffered", *task_logs, *srun_args(params)]
-    task = [python, "-u", "-m", "nemotron_align.slurm.node_job", str(folder / JOBS_JSON)]
-    lines = [
-        "#!/bin/bash",
-        "# nemotron_align: one task per node runs nemotron_align.slurm.node_job for its job",
-        *(_flag(k, v) for k, v in sorted(sbatch.items())),
-        "",
-        *(params.get("setup") or []),
-        f"export PYTHONPATH={shlex.quote(str(folder / 'lib'))}${{PYTHONPATH:+:$PYTHONPATH}}",
-        shlex.join([*srun, *task]),
-        "",
-    ]
-    return "\n".join(lines)
+    return sbatch
 
 
 def ship(folder: Path, jobs: dict[int, Path], script: str) -> Path:

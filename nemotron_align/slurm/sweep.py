@@ -25,11 +25,12 @@ from hydra.types import HydraContext, TaskFunction
 from omegaconf import DictConfig, OmegaConf, open_dict
 
 from nemotron_align.errors import EXIT_REJECTED, LaunchRejected, LaunchRejectedMany
+from nemotron_align.launchers.launch import SlurmJob
 from nemotron_align.records.job_record import read_job_record, update_job_record, write_job_record
 from nemotron_align.records.launch_record import LAUNCH_JSON
 from nemotron_align.slurm import submit as slurm_submit
-from nemotron_align.slurm.checks import cluster_problems
 from nemotron_align.slurm.compose import JobComposer, job_log, run_task
+from nemotron_align.slurm.partition_checks import cluster_problems
 from nemotron_align.slurm.prepare import job_python
 
 
@@ -82,20 +83,27 @@ class SlurmSweep:
         if not self.dry_run and shutil.which("sbatch") is None:
             self._no_slurm_here()
         self.sweep_dir.mkdir(parents=True, exist_ok=True)
+        jobs = self._prepare_all(job_overrides, first)
+        groups = _by_shape(jobs)
+        notes: list[str] = []
+        for group in groups:
+            self._check_cluster(group, notes)
+        self._report_problems(jobs)
+        self._report_warnings([job for job in jobs if job.ok])
+        self._dispatch(groups)
+        return [self._result(job) for job in jobs]
+
+    def _prepare_all(self, job_overrides: list[list[str]], first: int) -> list[Job]:
         jobs = [self._prepare(first + i, overrides) for i, overrides in enumerate(job_overrides)]
         shared = set.intersection(*(set(o) for o in job_overrides))
         for job in jobs:
             job.own = [o for o in filter_overrides(job.overrides) if o not in shared]
-        groups: dict[str, list[Job]] = {}
-        for job in jobs:
-            if job.ok:
-                groups.setdefault(json.dumps(job.params, sort_keys=True), []).append(job)
-        notes: list[str] = []
-        for group in groups.values():
-            self._check_cluster(group, notes)
-        self._report_problems(jobs)
-        self._report_warnings([job for job in jobs if job.ok])
-        ready = [[job for job in group if job.ok] for group in groups.values()]
+        return jobs
+
+    def _dispatch(self, groups: list[list[Job]]) -> None:
+        """Show (dry run) or submit the jobs of each group that passed every check, then wait
+        for the submitted ones."""
+        ready = [[job for job in group if job.ok] for group in groups]
         ready = [group for group in ready if group]
         if self.dry_run:
             for group in ready:
@@ -103,7 +111,6 @@ class SlurmSweep:
         elif ready:
             submitted = [self._submit(group) for group in ready]
             self._wait([s for group in submitted for s in group])
-        return [self._result(job) for job in jobs]
 
     def _no_slurm_here(self) -> None:
         err = LaunchRejected(
@@ -139,8 +146,9 @@ class SlurmSweep:
         job_dir = self.sweep_dir / str(OmegaConf.select(config, "hydra.sweep.subdir"))
         params = OmegaConf.to_container(config.hydra.launcher, resolve=True)
         job = Job(num, overrides, job_dir, params)  # type: ignore[arg-type]
+        handed_over = SlurmJob(params=job.params, sweep_dir=self.sweep_dir, num=num)
         with job_log(job_dir, config):
-            err = run_task(self.task_function, config, job_dir)
+            err = run_task(self.task_function, config, job_dir, handed_over)
         if isinstance(err, LaunchRejectedMany):
             job.problems = err.problems
         elif isinstance(err, LaunchRejected):
@@ -165,11 +173,7 @@ class SlurmSweep:
         for job in jobs:
             if job.ok:
                 continue
-            text = job.crash or "\n".join(p.render() for p in job.problems)
-            if job.crash:
-                print(f"error: {job.label}: crashed while made ready: {text}", file=sys.stderr)
-            elif not job.reported:
-                print("\n".join(_in_job(p, job) for p in job.problems), file=sys.stderr)
+            text = self._say_problems(job)
             write_job_record(
                 self.sweep_dir,
                 job.job_dir,
@@ -180,6 +184,16 @@ class SlurmSweep:
                 error=text,
             )
             job.code = 1 if job.crash else EXIT_REJECTED
+
+    @staticmethod
+    def _say_problems(job: Job) -> str:
+        """Print why the job goes no further, unless said already; the text for its record."""
+        if job.crash:
+            print(f"error: {job.label}: crashed while made ready: {job.crash}", file=sys.stderr)
+            return job.crash
+        if not job.reported:
+            print("\n".join(_in_job(p, job) for p in job.problems), file=sys.stderr)
+        return "\n".join(p.render() for p in job.problems)
 
     def _report_warnings(self, jobs: list[Job]) -> None:
         by_text: dict[str, list[int]] = {}
@@ -274,6 +288,15 @@ class SlurmSweep:
                 job.code = 1
         ret.return_value = job.code
         return ret
+
+
+def _by_shape(jobs: list[Job]) -> list[list[Job]]:
+    """The jobs that passed, grouped by resource shape (their resolved launcher params)."""
+    groups: dict[str, list[Job]] = {}
+    for job in jobs:
+        if job.ok:
+            groups.setdefault(json.dumps(job.params, sort_keys=True), []).append(job)
+    return list(groups.values())
 
 
 def _script(group: list[Job]) -> tuple[Path, str]:
