@@ -26,6 +26,7 @@ from pathlib import Path
 
 from nemotron_align.config.release import detect_release
 from nemotron_align.errors import EXIT_REJECTED, LaunchRejected
+from nemotron_align.io.jsonl import count_rows
 from nemotron_align.io.secret_env import restore_secrets, write_record
 from nemotron_align.launchers.process import child_environment, run_child
 from nemotron_align.launchers.ray_bootstrap import (
@@ -128,7 +129,7 @@ def recheck(job: NodeJob) -> list[LaunchRejected]:
                     "restore the file, or resubmit with the data that is there now",
                 )
             )
-        elif item.min_rows and (rows := _count_rows(path)) < item.min_rows:
+        elif item.min_rows and (rows := count_rows(path)) < item.min_rows:
             problems.append(
                 LaunchRejected(
                     item.key,
@@ -138,11 +139,6 @@ def recheck(job: NodeJob) -> list[LaunchRejected]:
                 )
             )
     return problems
-
-
-def _count_rows(path: Path) -> int:
-    with path.open("rb") as f:
-        return sum(1 for line in f if line.strip())
 
 
 def _slurm_id() -> str | None:
