@@ -27,10 +27,10 @@ from nemotron_align.config.resolvers import register_resolvers
 from nemotron_align.config.store import register_schemas
 from nemotron_align.errors import EXIT_REJECTED, LaunchRejected
 from nemotron_align.io.secret_env import RedactingStream, scrub_files
-from nemotron_align.launchers.launch import LaunchContext, launch
-from nemotron_align.records.record_guard import RecordGuard
+from nemotron_align.launchers.context import LaunchContext
+from nemotron_align.launchers.launch import launch
+from nemotron_align.records import run_state
 from nemotron_align.records.run_lock import LOCK_FILE, RunFolderBusy, hold
-from nemotron_align.records.sweep_record import SweepRecorder
 from nemotron_align.slurm.job_handover import job_being_made_ready
 
 log = logging.getLogger("nemotron_align")
@@ -76,21 +76,16 @@ def _clean_up_rejected(
     """Keep no secret on disk, leave no half-made run folder behind, and leave an existing run's
     record as it was."""
     scrub_files(_hydra_files(run_dir, hydra_cfg))
-    before = RecordGuard.of(run_dir)
+    before = run_state.current().before_of(run_dir)
     if before is not None:
         before.restore(holding_the_folder)
     elif fresh:
         _remove_what_hydra_wrote(run_dir, hydra_cfg)
 
 
-class _Progress:
-    # Set once Hydra has composed a config and called the task: a later failure is not Hydra's.
-    task_started = False
-
-
 @hydra.main(version_base="1.3", config_path=CONFIG_PATH, config_name="config")
 def app(cfg: DictConfig) -> int:
-    _Progress.task_started = True
+    run_state.current().task_started = True
     if os.environ.pop(_FULL_ERROR_OURS, None):
         os.environ.pop(_FULL_ERROR, None)
     hydra_cfg = HydraConfig.get()
@@ -177,33 +172,33 @@ def main() -> None:
     if _FULL_ERROR not in os.environ:
         os.environ[_FULL_ERROR] = os.environ[_FULL_ERROR_OURS] = "1"
     refused = None
-    RecordGuard.before = None
+    state = run_state.begin()
     try:
         app()
     except Exception as err:
-        if not _Progress.task_started and RecordGuard.before is not None:
+        if not state.task_started and state.before is not None:
             # Hydra failed writing the run folder: one it made goes; in one that was there
             # (whose lock is not ours), only the record is put back.
-            RecordGuard.before.restore(holding_the_folder=not RecordGuard.before.existed)
-        if _Progress.task_started or _FULL_ERROR_OURS not in os.environ:
+            state.before.restore(holding_the_folder=not state.before.existed)
+        if state.task_started or _FULL_ERROR_OURS not in os.environ:
             raise
         refused = err
     if refused is not None:  # outside the except: what diagnosis raises is not chained to it
-        _explain_refused_config(refused)
-    if SweepRecorder.exit_status:
-        sys.exit(SweepRecorder.exit_status)
+        _explain_refused_config(refused, state)
+    if state.sweep_exit_status:
+        sys.exit(state.sweep_exit_status)
 
 
 def _raise(err: Exception) -> NoReturn:
     raise err
 
 
-def _explain_refused_config(err: Exception) -> NoReturn:
+def _explain_refused_config(err: Exception, state: run_state.RunState) -> NoReturn:
     """Hydra refused the config before any task ran: name every problem, exit status 2. Where
     none is found, a fault (a run folder Hydra cannot write) is explained, or (a relaunch)
     Hydra's report stands."""
     del os.environ[_FULL_ERROR], os.environ[_FULL_ERROR_OURS]
-    before = RecordGuard.before
+    before = state.before
     problems = diagnose(sys.argv[1:])
     if problems:
         print("\n".join(p.render() for p in problems), file=sys.stderr)

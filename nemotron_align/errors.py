@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+from collections.abc import Callable
 from pathlib import Path
 
 EXIT_REJECTED = 2
@@ -39,3 +41,13 @@ class LaunchRejectedMany(LaunchRejected):
 
     def render(self) -> str:
         return "\n".join(p.render() for p in self.problems)
+
+
+def exit_status(run: Callable[[], object]) -> int:
+    """A module entry point's exit status: 0, or 2 with the rejection printed (no traceback)."""
+    try:
+        run()
+    except LaunchRejected as err:
+        print(err.render(), file=sys.stderr)
+        return EXIT_REJECTED
+    return 0

@@ -16,9 +16,10 @@ from conftest import STAND_IN_ROOT, compose_config, run_cli, start_cli
 
 from nemotron_align.config.render import to_nemo_rl_dict
 from nemotron_align.errors import LaunchRejected
+from nemotron_align.gym import api as gym_api
 from nemotron_align.gym import config as gym_config
 from nemotron_align.gym import rows as gym_data
-from nemotron_align.gym import runner as gym_runner
+from nemotron_align.gym import run_config
 from nemotron_align.preflight import gym as gym_preflight
 
 STAND_IN_GYM = Path(__file__).resolve().parent / "stand_in_gym"
@@ -143,10 +144,10 @@ def test_validation_repeat_must_fill_cohorts(tmp_path: Path) -> None:
 
 def test_apply_validation_size() -> None:
     grpo = {"max_val_samples": None, "val_batch_size": 256}
-    gym_runner.apply_validation_size(grpo, 4)
+    run_config.apply_validation_size(grpo, 4)
     assert grpo == {"max_val_samples": 4, "val_batch_size": 4}
     grpo = {"max_val_samples": None, "val_batch_size": 2}
-    gym_runner.apply_validation_size(grpo, 4)
+    run_config.apply_validation_size(grpo, 4)
     assert grpo == {"max_val_samples": 4, "val_batch_size": 2}
 
 
@@ -443,7 +444,7 @@ def test_the_run_itself_needs_gyms_files(tmp_path: Path) -> None:
 
 
 def test_rejection_type() -> None:
-    assert issubclass(gym_runner.NemoRLMissing, LaunchRejected)
+    assert issubclass(gym_api.NemoRLMissing, LaunchRejected)
 
 
 @pytest.mark.gym_server

@@ -16,7 +16,8 @@ import pytest
 from conftest import STAND_IN_ROOT, compose_config, start_lock_holder
 from omegaconf import OmegaConf
 
-from nemotron_align.launchers.launch import LaunchContext, SlurmJob, launch
+from nemotron_align.launchers.context import LaunchContext, SlurmJob
+from nemotron_align.launchers.launch import launch
 from nemotron_align.slurm import node_job
 from nemotron_align.slurm.placement import SlurmPlacement
 

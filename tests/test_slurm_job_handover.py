@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from nemotron_align.launchers.launch import SlurmJob
+from nemotron_align.launchers.context import SlurmJob
 from nemotron_align.slurm.job_handover import handing_over, job_being_made_ready
 
 

@@ -1,1 +1,2 @@
-"""NeMo-Gym: the Gym config NeMo-RL receives, Gym data rows, and the in-process GRPO+Gym runner."""
+"""NeMo-Gym: the Gym config NeMo-RL receives, Gym data rows, the config a Gym run executes, the
+NeMo-RL API found installed, and the GRPO+Gym runner."""

@@ -175,37 +175,54 @@ def materialize(
 ) -> GymConfig:
     """Inline config_paths under the env.nemo_gym blocks, one implementation per instance."""
     problems: list[LaunchRejected] = []
-    from_files: dict[str, Any] = {}
-    for entry in nemo_gym.get("config_paths") or []:
-        path = resolve_config_path(str(entry), roots)
-        if path is None:
-            problems.append(_unresolved(str(entry), "listed in env.nemo_gym.config_paths", roots))
-            continue
-        from_files = deep_merge(from_files, _load_with_includes(path, roots, problems))
+    from_files = _merge_config_paths(nemo_gym.get("config_paths") or [], roots, problems)
     inline = {k: v for k, v in nemo_gym.items() if k not in NEMO_RL_ONLY_KEYS}
     merged = deep_merge(from_files, inline)
 
     instances = {k: v for k, v in merged.items() if is_instance(v) or _is_copy(v)}
     settings = {k: v for k, v in merged.items() if k not in instances}
-    orphans = [] if inline_only else [k for k, v in inline.items() if _is_orphan(k, v, from_files)]
-    for name in sorted(orphans):
-        problems.append(
-            LaunchRejected(
-                f"env.nemo_gym.{name}",
-                "overrides a server instance that no config in config_paths defines, so Gym "
-                "would ignore it without a word",
-                "key overrides by the instance name (the top-level key of the server's YAML), "
-                "e.g. genrm_compare_resources_server, not genrm_compare",
-            )
-        )
-    try:
-        expanded = {n: _collapse_implementations(n, _expand_copy(n, instances)) for n in instances}
-    except LaunchRejected as err:
-        problems.append(err)
-        expanded = {n: b for n, b in instances.items() if is_instance(b)}
-    gym = GymConfig(settings=settings, instances=expanded, problems=problems)
+    if not inline_only:
+        problems += _orphan_problems(inline, from_files)
+    gym = GymConfig(settings=settings, instances=_expand(instances, problems), problems=problems)
     _add_reasoning_off_alias(gym)
     return gym
+
+
+def _merge_config_paths(
+    entries: list[Any], roots: list[Path], problems: list[LaunchRejected]
+) -> dict[str, Any]:
+    merged: dict[str, Any] = {}
+    for entry in entries:
+        path = resolve_config_path(str(entry), roots)
+        if path is None:
+            problems.append(_unresolved(str(entry), "listed in env.nemo_gym.config_paths", roots))
+            continue
+        merged = deep_merge(merged, _load_with_includes(path, roots, problems))
+    return merged
+
+
+def _orphan_problems(inline: dict[str, Any], from_files: dict[str, Any]) -> list[LaunchRejected]:
+    orphans = [k for k, v in inline.items() if _is_orphan(k, v, from_files)]
+    return [
+        LaunchRejected(
+            f"env.nemo_gym.{name}",
+            "overrides a server instance that no config in config_paths defines, so Gym "
+            "would ignore it without a word",
+            "key overrides by the instance name (the top-level key of the server's YAML), "
+            "e.g. genrm_compare_resources_server, not genrm_compare",
+        )
+        for name in sorted(orphans)
+    ]
+
+
+def _expand(instances: dict[str, Any], problems: list[LaunchRejected]) -> dict[str, dict[str, Any]]:
+    """`_copy` expanded and one implementation kept per instance; a bad `_copy` is a problem and
+    leaves the copies out."""
+    try:
+        return {n: _collapse_implementations(n, _expand_copy(n, instances)) for n in instances}
+    except LaunchRejected as err:
+        problems.append(err)
+        return {n: b for n, b in instances.items() if is_instance(b)}
 
 
 def _is_copy(value: Any) -> bool:

@@ -94,17 +94,21 @@ def redact_values(node: Any, values: Mapping[str, str] | None = None) -> Any:
 
 
 def redact_secret_keys(node: Any) -> Any:
-    """A copy with the values of secret-named keys replaced (a Gym config's api_key)."""
+    """A copy with the text values of secret-named keys replaced (a Gym config's api_key). A
+    number or flag (max_output_tokens) holds no secret, nor does a `${...}` reference, which
+    names the setting that does."""
     if isinstance(node, dict):
         return {
-            k: REDACTED
-            if is_secret_name(str(k)) and not isinstance(v, dict)
-            else redact_secret_keys(v)
+            k: REDACTED if is_secret_name(str(k)) and _may_hold_secret(v) else redact_secret_keys(v)
             for k, v in node.items()
         }
     if isinstance(node, list):
         return [redact_secret_keys(v) for v in node]
     return node
+
+
+def _may_hold_secret(value: Any) -> bool:
+    return isinstance(value, str) and not (value.startswith("${") and value.endswith("}"))
 
 
 def write_record(path: Path, content: Any) -> None:

@@ -11,7 +11,7 @@ import subprocess
 import sys
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 FORWARDED_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGUSR1, signal.SIGUSR2)
 PR_SET_PDEATHSIG = 1
@@ -23,7 +23,7 @@ def child_environment(extra: Mapping[str, str]) -> dict[str, str]:
     return env
 
 
-def exec_replace(argv: list[str], cwd: Path, env: dict[str, str]) -> None:
+def exec_replace(argv: list[str], cwd: Path, env: dict[str, str]) -> NoReturn:
     """Become NeMo-RL: same PID, its exit code is ours, signals reach it directly."""
     logging.shutdown()
     sys.stdout.flush()

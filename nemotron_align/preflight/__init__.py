@@ -1,1 +1,2 @@
-"""Checks before any GPU is allocated: NeMo-RL schema, semantics, data, Gym config."""
+"""Checks before any GPU is allocated, as one registry (checks.CHECKS): NeMo-RL release and
+schema, semantics, data, Gym config."""

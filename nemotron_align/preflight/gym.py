@@ -121,59 +121,63 @@ def gym_parser_problems(nemo_gym: dict[str, Any], nemo_rl_root: Path) -> list[La
     return []
 
 
-def gym_problems(
-    config: dict[str, Any], roots: list[Path], cwd: Path, at_start: bool = False
-) -> tuple[gym_config.GymConfig, list[LaunchRejected]]:
-    """Every problem found; Gym configs are checked in full only where Gym's files can be found.
-    `cwd` is the run's working directory (the NeMo-RL root). Before a launch (a login node, a
-    laptop) Gym's files may be missing; `at_start` (the run itself) they must be there."""
-    grpo, data = config["grpo"], config["data"]
+def materialize_gym(config: dict[str, Any], roots: list[Path]) -> gym_config.GymConfig:
+    """The Gym config of a run, materialized once: in full where Gym's files can be found, else
+    its inline blocks only (config_paths are then checked when the run starts)."""
     nemo_gym = config["env"]["nemo_gym"]
-    problems = check_validation_rules(grpo) + check_async_rules(grpo, data)
-    if at_start and not gym_config.has_gym_install(roots):
-        looked = ", ".join(str(r) for r in roots)
-        problems.append(
-            LaunchRejected(
-                "env.nemo_gym.config_paths",
-                f"NeMo-Gym's server configs are not found (looked under {looked}): the run "
-                "cannot start its Gym servers",
-                "run inside the NeMo-RL container (3rdparty/Gym-workspace/Gym), install nemo-gym "
-                "into NeMo-RL's environment, or point NEMO_GYM_EXTRA_ROOTS at a Gym checkout",
-            )
-        )
-        return gym_config.materialize({}, [], inline_only=True), problems
     if gym_config.has_gym_install(roots):
-        gym = gym_config.materialize(nemo_gym, roots)
+        return gym_config.materialize(nemo_gym, roots)
+    inline = {k: v for k, v in nemo_gym.items() if k != "config_paths"}
+    return gym_config.materialize(inline, [], inline_only=True)
+
+
+def gym_problems(
+    config: dict[str, Any],
+    roots: list[Path],
+    cwd: Path,
+    at_start: bool = False,
+    gym: gym_config.GymConfig | None = None,
+) -> tuple[gym_config.GymConfig, list[LaunchRejected]]:
+    """Every problem found in `gym` (materialized here when not given); Gym configs are checked in
+    full only where Gym's files can be found. `cwd` is the run's working directory (the NeMo-RL
+    root). Before a launch (a login node, a laptop) Gym's files may be missing; `at_start` (the
+    run itself) they must be there."""
+    grpo, data = config["grpo"], config["data"]
+    problems = check_validation_rules(grpo) + check_async_rules(grpo, data)
+    installed = gym_config.has_gym_install(roots)
+    if gym is None:
+        gym = materialize_gym(config, roots)
+    if at_start and not installed:
+        return gym, [*problems, _gym_missing_at_start(roots)]
+    if installed:
         problems += gym_config.check(gym, grpo)
         problems += gym_data.check_rows(data, gym.agents())
         if not problems:
-            problems += gym_parser_problems(nemo_gym, cwd)
+            problems += gym_parser_problems(config["env"]["nemo_gym"], cwd)
     else:
         log.warning(
             "NeMo-Gym not found (looked under %s): config_paths, server references and agent "
             "names are checked when the run starts, not now",
             ", ".join(str(r) for r in roots),
         )
-        inline = {k: v for k, v in nemo_gym.items() if k != "config_paths"}
-        gym = gym_config.materialize(inline, [], inline_only=True)
         problems += gym_config.check_genrm(gym, grpo)
         problems += gym_data.check_rows(data, agents=None)
     problems += check_validation_repeat(data, gym)
     return gym, problems
 
 
-def gym_run_problems(config: dict[str, Any], nemo_rl_root: Path) -> list[LaunchRejected]:
-    """Everything that would make a Gym run fail or hang."""
-    _, problems = gym_problems(config, gym_config.gym_roots(nemo_rl_root), nemo_rl_root)
-    return problems
-
-
-def write_gym_config(config: dict[str, Any], nemo_rl_root: Path, run_dir: Path) -> None:
-    """<run folder>/nemo_gym.yaml: the Gym config as Gym will build it, secrets redacted."""
-    gym = gym_config.materialize(
-        config["env"]["nemo_gym"],
-        gym_config.gym_roots(nemo_rl_root),
-        inline_only=not gym_config.has_gym_install(gym_config.gym_roots(nemo_rl_root)),
+def _gym_missing_at_start(roots: list[Path]) -> LaunchRejected:
+    looked = ", ".join(str(r) for r in roots)
+    return LaunchRejected(
+        "env.nemo_gym.config_paths",
+        f"NeMo-Gym's server configs are not found (looked under {looked}): the run "
+        "cannot start its Gym servers",
+        "run inside the NeMo-RL container (3rdparty/Gym-workspace/Gym), install nemo-gym "
+        "into NeMo-RL's environment, or point NEMO_GYM_EXTRA_ROOTS at a Gym checkout",
     )
+
+
+def write_gym_config(gym: gym_config.GymConfig, run_dir: Path) -> None:
+    """<run folder>/nemo_gym.yaml: the Gym config the run hands Gym, secrets redacted."""
     block = redact_values(redact_secret_keys(gym.as_env_block()))
     write_record(run_dir / NEMO_GYM_YAML, dump_yaml(block))

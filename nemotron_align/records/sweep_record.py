@@ -18,6 +18,7 @@ from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
 
 from nemotron_align.errors import EXIT_REJECTED
+from nemotron_align.records import run_state
 from nemotron_align.records.job_record import FINE, rebuild, summary_table, write_job_record
 
 
@@ -36,10 +37,18 @@ def _sweep_dir(config: DictConfig) -> Path:
     return Path(config.hydra.sweep.dir).resolve()
 
 
+def sweep_exit_status(rows: list[dict[str, Any]]) -> int:
+    """0 when every job succeeded (or, in a dry run, passed its checks), 2 when every job was
+    rejected before it started, else 1."""
+    bad = [r for r in rows if r["status"] not in FINE]
+    if not bad:
+        return 0
+    return EXIT_REJECTED if all(r["status"] == "rejected" for r in rows) else 1
+
+
 class SweepRecorder(Callback):
-    # The exit status the sweep's process ends with: 0 when every job succeeded (or, in a dry
-    # run, passed its checks), 2 when every job was rejected before it started, else 1.
-    exit_status = 0
+    """Writes each job's record as it starts and ends; at the multirun's end the sweep's files,
+    its summary, and its exit status (into the launch's RunState)."""
 
     def __init__(self) -> None:
         self._started: dict[int, float] = {}
@@ -71,11 +80,7 @@ class SweepRecorder(Callback):
         if not sweep_dir.is_dir():
             return
         rows = rebuild(sweep_dir)
-        bad = [r for r in rows if r["status"] not in FINE]
-        if bad and all(r["status"] == "rejected" for r in rows):
-            SweepRecorder.exit_status = EXIT_REJECTED
-        elif bad:
-            SweepRecorder.exit_status = 1
+        run_state.current().sweep_exit_status = sweep_exit_status(rows)
         fine = sum(1 for r in rows if r["status"] == "succeeded")
         checked = sum(1 for r in rows if r["status"] == "dry_run")
         line = f"{fine} of {len(rows)} jobs succeeded"

@@ -29,7 +29,7 @@ from omegaconf import DictConfig, OmegaConf, open_dict, read_write
 from nemotron_align.slurm.job_handover import handing_over
 
 if TYPE_CHECKING:
-    from nemotron_align.launchers.launch import SlurmJob
+    from nemotron_align.launchers.context import SlurmJob
 
 
 class JobComposer:

@@ -13,7 +13,7 @@ from contextvars import ContextVar
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from nemotron_align.launchers.launch import SlurmJob
+    from nemotron_align.launchers.context import SlurmJob
 
 _job_being_made_ready: ContextVar[SlurmJob | None] = ContextVar(
     "job_being_made_ready", default=None

@@ -25,7 +25,7 @@ from hydra.types import HydraContext, TaskFunction
 from omegaconf import DictConfig, OmegaConf, open_dict
 
 from nemotron_align.errors import EXIT_REJECTED, LaunchRejected, LaunchRejectedMany
-from nemotron_align.launchers.launch import SlurmJob
+from nemotron_align.launchers.context import SlurmJob
 from nemotron_align.records.job_record import read_job_record, update_job_record, write_job_record
 from nemotron_align.records.launch_record import LAUNCH_JSON
 from nemotron_align.slurm import submit as slurm_submit

@@ -43,6 +43,8 @@ from nemo_rl.models.generation import configure_generation_config
 from nemo_rl.utils.config import load_config, register_omegaconf_resolvers
 from omegaconf import OmegaConf
 
+from nemotron_align.gym import api as gym_api
+from nemotron_align.gym import run_config
 from nemotron_align.gym import runner as gym_runner
 from nemotron_align.preflight.pairing import Trainer, trainer_for
 
@@ -227,19 +229,19 @@ def rlvr_data(container: dict[str, Any]) -> dict[str, Any]:
 class SetupCalled(Exception):
     """Raised where the Gym runner calls NeMo-RL's setup(): the call is kept to run here."""
 
-    def __init__(self, call: gym_runner.Call) -> None:
+    def __init__(self, call: gym_api.Call) -> None:
         super().__init__(call.name)
         self.call = call
 
 
-def runner_invoke(call: gym_runner.Call) -> Any:
+def runner_invoke(call: gym_api.Call) -> Any:
     """The Gym runner's calls into NeMo-RL run as they are, but for init_ray (no Ray here) and
     setup(), which stops the runner and is handed back."""
     if call.name == "init_ray":
         return None
     if call.name == "setup":
         raise SetupCalled(call)
-    return gym_runner.call_now(call)
+    return gym_api.call_now(call)
 
 
 def gym_data(container: dict[str, Any]) -> dict[str, Any]:
@@ -247,7 +249,7 @@ def gym_data(container: dict[str, Any]) -> dict[str, Any]:
     real (MasterConfig, tokenizer, generation and Gym config, the Gym gate, setup_response_data
     with NemoGymDataset, its validation sizes) up to its setup() call. (Its Gym config inlining
     before that needs Gym's files, absent here; our rows are in Gym's shape already.)"""
-    api = gym_runner.detect_api()
+    api = gym_api.detect_api()
     driver = gym_runner.GymDriver(api, runner_invoke)
     setup_call = None
     try:
@@ -258,7 +260,7 @@ def gym_data(container: dict[str, Any]) -> dict[str, Any]:
         raise AssertionError("the Gym runner never called setup()")
     train, validation = setup_call.args[2:4]  # (config, tokenizer, train, validation)
     return grpo_data_report(
-        api.nemo_rl.grpo, lambda: gym_runner.call_now(setup_call), train, validation, []
+        api.nemo_rl.grpo, lambda: gym_api.call_now(setup_call), train, validation, []
     )
 
 
@@ -284,7 +286,7 @@ def validated_values(case: dict[str, Any]) -> dict[str, Any]:
     container = as_container(case["config"])
     trainer = trainer_for(container)
     if trainer is Trainer.grpo_nemo_gym:
-        gym_runner.apply_validation_size(container["grpo"], case["validation_rows"])
+        run_config.apply_validation_size(container["grpo"], case["validation_rows"])
     validated = validate(importlib.import_module(f"nemo_rl.algorithms.{trainer.schema}"), container)
     return {path: read_back(validated, path) for path in case["read_back"]}
 

@@ -28,6 +28,8 @@ from typing import Any
 from unittest import mock
 
 from nemotron_align.errors import LaunchRejected
+from nemotron_align.gym import api as gym_api
+from nemotron_align.gym import run_config
 from nemotron_align.gym import runner as gym_runner
 
 # Config-only steps: run for real, so the real MasterConfig and Gym gate judge the config.
@@ -92,17 +94,17 @@ class Binder:
         # Kept apart from the exception, which the runner's shutdown logs rather than raises.
         self.unbound: list[str] = []
 
-    def __call__(self, call: gym_runner.Call) -> Any:
+    def __call__(self, call: gym_api.Call) -> Any:
         self.calls.append({"name": call.name, "target": _qualified(call.fn)})
         if call.name in RUN_FOR_REAL:
-            return gym_runner.call_now(call)
+            return gym_api.call_now(call)
         problem = _bind_problem(call)
         if problem:
             self.unbound.append(problem)
             raise TypeError(problem)
         return self.stand_in_result(call)
 
-    def stand_in_result(self, call: gym_runner.Call) -> Any:
+    def stand_in_result(self, call: gym_api.Call) -> Any:
         if call.name in ("get_next_experiment_dir", "configure_generation_config"):
             return call.args[0]
         if call.name == "setup_response_data":
@@ -116,7 +118,7 @@ class Binder:
         return None
 
 
-def _bind_problem(call: gym_runner.Call) -> str | None:
+def _bind_problem(call: gym_api.Call) -> str | None:
     if isinstance(call.fn, type) and hasattr(call.fn, "__required_keys__"):  # a TypedDict
         keys = set(call.kwargs)
         missing = call.fn.__required_keys__ - keys
@@ -140,7 +142,7 @@ def _qualified(fn: Any) -> str:
 
 
 def main(out_path: str) -> None:
-    api = gym_runner.detect_api()
+    api = gym_api.detect_api()
     line = sys.stdin.readline()
     if not line:
         return
@@ -153,7 +155,7 @@ def main(out_path: str) -> None:
         for mode, config_path in modes.items():
             binder = Binder(setup_types)
             try:
-                gym_runner.GymDriver(api, binder).run(gym_runner.load_config(Path(config_path)))
+                gym_runner.GymDriver(api, binder).run(run_config.load_config(Path(config_path)))
             except LaunchRejected as err:  # reported, and the test says where it is expected
                 rejected.setdefault(algo, {})[mode] = err.where
                 rejections.append(f"{algo} {mode}: {err.render()}")

@@ -1,0 +1,124 @@
+"""Carry out a LaunchPlan: one strategy per way a run starts, picked from STRATEGIES."""
+
+from __future__ import annotations
+
+import logging
+import shlex
+import sys
+from collections.abc import Callable
+
+from nemotron_align.config.release import require_script
+from nemotron_align.errors import EXIT_REJECTED, LaunchRejected
+from nemotron_align.gym.runner import run_in_process
+from nemotron_align.launchers.plan import LaunchPlan, Strategy
+from nemotron_align.launchers.process import exec_replace, run_child
+from nemotron_align.slurm import prepare as slurm_prepare
+
+log = logging.getLogger("nemotron_align")
+
+Start = Callable[[LaunchPlan], int]
+
+
+def _prepare_slurm_job(plan: LaunchPlan) -> int:
+    ctx = plan.ctx
+    assert ctx.slurm is not None
+    slurm_prepare.prepare(
+        config=plan.config,
+        trainer=plan.trainer,
+        settings=plan.settings,
+        install=plan.install,
+        params=ctx.slurm.params,
+        record=plan.record,
+        args=plan.argv[len(plan.python) :],
+        job=(ctx.slurm.num, ctx.overrides, ctx.slurm.sweep_dir, ctx.run_dir),
+    )
+    return 0
+
+
+def _dry_run(plan: LaunchPlan) -> int:
+    plan.record.write(plan.ctx.run_dir)
+    log.info("dry run: nothing started")
+    return 0
+
+
+def _in_process(plan: LaunchPlan) -> int:
+    ctx = plan.ctx
+    plan.record.write(ctx.run_dir)
+    ctx.handed_over = True
+    try:
+        code = run_in_process(plan.config, plan.gym, ctx.run_dir.resolve(), plan.cwd, plan.env)
+    except LaunchRejected as err:
+        return _refuse_start(plan, err)
+    plan.record.finish(ctx.run_dir, code)
+    return code
+
+
+def _exec(plan: LaunchPlan) -> int:
+    plan.record.write(plan.ctx.run_dir)
+    if plan.ctx.lock:
+        plan.ctx.lock.keep_across_exec()
+    exec_replace(plan.argv, plan.cwd, plan.env)
+
+
+def _subprocess(plan: LaunchPlan) -> int:
+    ctx = plan.ctx
+    plan.record.write(ctx.run_dir)
+    ctx.handed_over = True
+    # The child holds the lock too: if we die, the folder stays busy until it has exited.
+    pass_fds = (ctx.lock.fd,) if ctx.lock else ()
+    code = run_child(plan.argv, plan.cwd, plan.env, pass_fds=pass_fds)
+    plan.record.finish(ctx.run_dir, code)
+    log.info("NeMo-RL exited with code %d", code)
+    return code
+
+
+def _from_here(start: Start) -> Start:
+    """A run started from this machine: shown first, and refused (a dry run: warned) when
+    NeMo-RL's script is missing from the checkout."""
+
+    def announced(plan: LaunchPlan) -> int:
+        _announce(plan)
+        try:
+            require_script(plan.install, plan.trainer.script or "")
+        except LaunchRejected as err:
+            if not plan.settings.dry_run:
+                return _refuse_start(plan, err)
+            plan.record.warnings.append(f"warning: the real launch will fail: {err.render()}")
+            log.warning("the real launch will fail: %s", err.render())
+        return start(plan)
+
+    return announced
+
+
+STRATEGIES: dict[Strategy, Start] = {
+    Strategy.slurm: _prepare_slurm_job,
+    Strategy.dry_run: _from_here(_dry_run),
+    Strategy.in_process: _from_here(_in_process),
+    Strategy.exec: _from_here(_exec),
+    Strategy.subprocess: _from_here(_subprocess),
+}
+
+
+def execute(plan: LaunchPlan) -> int:
+    return STRATEGIES[plan.strategy](plan)
+
+
+def _announce(plan: LaunchPlan) -> None:
+    log.info("run folder: %s", plan.ctx.run_dir.resolve())
+    log.info("NeMo-RL config: %s", plan.ctx.config_path)
+    command = shlex.join(plan.argv)
+    if plan.record.mode == "in-process":
+        log.info("in-process NeMo-Gym GRPO (cwd %s), as: %s", plan.cwd, command)
+    else:
+        log.info("command (cwd %s): %s", plan.cwd, command)
+    if plan.record.relaunch:
+        log.info("relaunch: %s", shlex.join(plan.record.relaunch))
+
+
+def _refuse_start(plan: LaunchPlan, err: LaunchRejected) -> int:
+    """The config is fine but NeMo-RL cannot start: keep the run folder for inspection."""
+    plan.record.error = err.render()
+    plan.record.write(plan.ctx.run_dir)
+    print(err.render(), file=sys.stderr)
+    log.info("the rendered config stays at %s for inspection", plan.ctx.config_path)
+    return EXIT_REJECTED

@@ -1,0 +1,21 @@
+"""What a preflight check is given besides the rendered NeMo-RL config (see preflight.checks)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from nemotron_align.config.launch_schema import LaunchSettings
+from nemotron_align.config.release import NemoRLInstall
+from nemotron_align.gym.config import GymConfig
+from nemotron_align.preflight.pairing import Trainer
+
+
+@dataclass
+class PreflightContext:
+    trainer: Trainer
+    settings: LaunchSettings
+    install: NemoRLInstall
+    # The run's one materialized Gym config (GRPO with NeMo-Gym only).
+    gym: GymConfig | None = None
+    # Warnings a check found: shown and kept in the run's record, never refused.
+    warnings: list[str] = field(default_factory=list)
