@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import TextIO
 
 from nemotron_align.config.launch_schema import ProbeMode
-from nemotron_align.errors import EXIT_REJECTED, LaunchRejected
+from nemotron_align.errors import LaunchRejected, exit_status
 from nemotron_align.probe.gym_verifier import (
     READY_TIMEOUT_S,
     REQUEST_TIMEOUT_S,
@@ -145,21 +145,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--ready-timeout", type=float, default=READY_TIMEOUT_S)
     parser.add_argument("--request-timeout", type=float, default=REQUEST_TIMEOUT_S)
     args = parser.parse_args(argv)
-    try:
-        result = run_probe(
-            args.paths,
-            n=args.n,
-            seed=args.seed,
-            mode=args.mode,
-            gym_python=args.gym_python,
-            ready_timeout_s=args.ready_timeout,
-            request_timeout_s=args.request_timeout,
+    return exit_status(
+        lambda: reject_if_failed(
+            run_probe(
+                args.paths,
+                n=args.n,
+                seed=args.seed,
+                mode=args.mode,
+                gym_python=args.gym_python,
+                ready_timeout_s=args.ready_timeout,
+                request_timeout_s=args.request_timeout,
+            )
         )
-        reject_if_failed(result)
-    except LaunchRejected as err:
-        print(err.render(), file=sys.stderr)
-        return EXIT_REJECTED
-    return 0
+    )
 
 
 if __name__ == "__main__":
