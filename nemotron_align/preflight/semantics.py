@@ -10,6 +10,7 @@ from typing import Any
 from nemotron_align.config.render import leaf_paths
 from nemotron_align.errors import LaunchRejected
 from nemotron_align.preflight.pairing import Trainer
+from nemotron_align.preflight.train_data import check_train_data
 
 # (key, lowest allowed value): counts and sizes that must be positive.
 _AT_LEAST = {
@@ -346,7 +347,7 @@ def check_validation_schedule(config: dict[str, Any], trainer: Trainer) -> list[
 
 
 def check_semantics(config: dict[str, Any], trainer: Trainer, env: dict[str, str]) -> list:
-    problems = check_ranges(config, trainer)
+    problems = check_train_data(config, trainer) + check_ranges(config, trainer)
     if problems:
         return problems  # the arithmetic below assumes sane sizes
     problems += check_backends(config, env)
