@@ -29,13 +29,23 @@ def _dry_run_copy(tmp_path: Path, data: list[str]) -> subprocess.CompletedProces
     )
 
 
+# Two ways to forget the wiring: the defaults-list line, or the data/for_algo files it names.
+FORGOTTEN = {
+    "line": lambda line: "" if "for_algo" in line else line,
+    "files": lambda line: line.replace("dpo_${data}", "dpo_copy_${data}"),
+}
+
+
+@pytest.mark.parametrize("forgotten", list(FORGOTTEN))
 @pytest.mark.parametrize("data", [[], ["data=tiny"], ["data=default"]])
-def test_an_algo_without_its_data_wiring_is_refused(tmp_path: Path, data: list[str]) -> None:
+def test_an_algo_without_its_data_wiring_is_refused(
+    tmp_path: Path, data: list[str], forgotten: str
+) -> None:
     (tmp_path / "extra" / "algo").mkdir(parents=True)
-    lines = (CONF / "algo" / "dpo.yaml").read_text().splitlines()
-    kept = [line for line in lines if "for_algo" not in line]
-    assert len(kept) < len(lines)
-    (tmp_path / "extra" / "algo" / "dpo_copy.yaml").write_text("\n".join(kept) + "\n")
+    text = (CONF / "algo" / "dpo.yaml").read_text()
+    copy = "\n".join(FORGOTTEN[forgotten](line) for line in text.splitlines()) + "\n"
+    assert copy != text
+    (tmp_path / "extra" / "algo" / "dpo_copy.yaml").write_text(copy)
     result = _dry_run_copy(tmp_path, data)
     assert result.returncode == EXIT_REJECTED, result.stderr
     assert "error: data.train: is empty: the config names no training data" in result.stderr
