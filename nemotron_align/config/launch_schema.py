@@ -1,4 +1,5 @@
-"""Typed schema of the launcher's own `launch` section, registered in Hydra's ConfigStore.
+"""The launcher's own `launch` section, registered in Hydra's ConfigStore: its only copy of the
+defaults, types and allowed values (conf/config.yaml mounts it and repeats none of them).
 
 Hydra validates `launch.*` overrides against it at composition time: unknown keys and wrong
 types fail before anything is written.
@@ -8,8 +9,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import Enum
-
-from nemotron_align.config.release import CONTAINER_ROOT
 
 
 class ProbeMode(str, Enum):
@@ -36,9 +35,10 @@ class PreflightMode(str, Enum):
 class LaunchSettings:
     # Compose, check and write the run folder, print the command, start nothing.
     dry_run: bool = False
-    # Root of the NeMo-RL checkout (the container has it at /opt/nemo-rl).
-    nemo_rl_root: str = CONTAINER_ROOT
-    # Command prefix that runs NeMo-RL scripts; null = this interpreter.
+    # Root of the NeMo-RL checkout: $NEMO_RL_ROOT, else the NeMo-RL container's /opt/nemo-rl.
+    nemo_rl_root: str = "${nemo_rl_root:}"
+    # Command prefix that runs NeMo-RL scripts; null = this interpreter. In the NeMo-RL
+    # container: [uv, run, python].
     python: list[str] | None = None
     mode: LaunchMode = LaunchMode.auto
     # Checks before launch (semantics, data, NeMo-Gym): strict refuses on any problem.

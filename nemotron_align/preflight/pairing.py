@@ -46,10 +46,12 @@ def trainer_for(config: dict[str, Any]) -> Trainer:
     if "grpo" in config:
         env = config.get("env") or {}
         return Trainer.grpo_nemo_gym if env.get("should_use_nemo_gym") else Trainer.grpo
+    # Reached when `~algo` deleted the choice: nothing else in the defaults names the algo.
     raise LaunchRejected(
-        "config",
-        "has neither a `dpo` nor a `grpo` section, so no NeMo-RL trainer fits it",
-        "choose an algo: algo=dpo, algo=rlvr, algo=grpo_gym or algo=rlhf",
+        "algo",
+        "the config needs a choice of algo; without one it has neither a `dpo` nor a `grpo` "
+        "section, so no NeMo-RL trainer fits it",
+        "pick one, algo=<option>; options: dpo, grpo_gym, rlhf, rlvr",
     )
 
 

@@ -1,142 +1,16 @@
-"""Checks of a rendered NeMo-RL config that types cannot express: ranges, parallelism, batch
-arithmetic, backend combinations, metrics. Each failure here would otherwise surface only after
-the GPUs are allocated."""
+"""Checks of a rendered NeMo-RL config that types cannot express: training data present, ranges
+(preflight.ranges), parallelism, batch arithmetic, backend combinations, metrics. Each failure
+here would otherwise surface only after the GPUs are allocated."""
 
 from __future__ import annotations
 
 import os
 from typing import Any
 
-from nemotron_align.config.render import leaf_paths
 from nemotron_align.errors import LaunchRejected
 from nemotron_align.preflight.pairing import Trainer
-
-# (key, lowest allowed value): counts and sizes that must be positive.
-_AT_LEAST = {
-    Trainer.dpo: [
-        ("dpo.max_num_steps", 1),
-        ("dpo.max_num_epochs", 1),
-        ("dpo.val_period", 0),
-        ("dpo.val_global_batch_size", 1),
-        ("dpo.val_micro_batch_size", 1),
-    ],
-    Trainer.grpo: [
-        ("grpo.num_prompts_per_step", 1),
-        ("grpo.num_generations_per_prompt", 1),
-        ("grpo.max_num_steps", 1),
-        ("grpo.max_num_epochs", 1),
-        ("grpo.val_period", 0),
-        ("grpo.max_rollout_turns", 1),
-    ],
-}
-_COMMON_AT_LEAST = [
-    ("policy.train_global_batch_size", 1),
-    ("policy.train_micro_batch_size", 1),
-    ("policy.max_total_sequence_length", 1),
-    ("cluster.num_nodes", 1),
-    ("cluster.gpus_per_node", 1),
-]
-
-
-# Counts and sizes end up in int32 tensors and kernel arguments on the nodes: past this they
-# overflow there, after the allocation, instead of failing here.
-COUNT_MAX = 2**31 - 1
-# Any other integer must fit the int64 of a tensor (and of NumPy, Ray and C extensions).
-INT_MAX = 2**63 - 1
-
-
-def _get(config: dict[str, Any], dotted: str) -> Any:
-    node: Any = config
-    for part in dotted.split("."):
-        if not isinstance(node, dict) or part not in node:
-            return None
-        node = node[part]
-    return node
-
-
-def _family(trainer: Trainer) -> Trainer:
-    return Trainer.dpo if trainer is Trainer.dpo else Trainer.grpo
-
-
-def check_ranges(config: dict[str, Any], trainer: Trainer) -> list[LaunchRejected]:
-    found = []
-    counts = _COMMON_AT_LEAST + _AT_LEAST[_family(trainer)]
-    for key, lowest in counts:
-        value = _get(config, key)
-        if not isinstance(value, int) or isinstance(value, bool):
-            found.append(
-                LaunchRejected(
-                    key, f"is {value!r}; expected an integer", f"set {key} to a whole number"
-                )
-            )
-        elif value < lowest:
-            found.append(
-                LaunchRejected(
-                    key,
-                    f"is {value}; it must be at least {lowest}",
-                    f"set {key} to {lowest} or more",
-                )
-            )
-        elif value > COUNT_MAX:
-            found.append(_too_large(key, value, COUNT_MAX, "2**31 - 1"))
-    found += _rollouts_too_large(config, trainer)
-    found += [
-        _too_large(key, value, INT_MAX, "2**63 - 1")
-        for key, value in leaf_paths(config)
-        if isinstance(value, int) and abs(value) > INT_MAX and key not in dict(counts)
-    ]
-    beta = _get(config, "dpo.reference_policy_kl_penalty")
-    if trainer is Trainer.dpo and isinstance(beta, (int, float)) and beta <= 0:
-        found.append(
-            LaunchRejected(
-                "dpo.reference_policy_kl_penalty",
-                f"is {beta}; DPO's beta must be positive",
-                "use a value such as 0.05, 0.1 or 0.3",
-            )
-        )
-    grpo = config.get("grpo") or {}
-    if (
-        trainer is not Trainer.dpo
-        and grpo.get("use_leave_one_out_baseline")
-        and grpo.get("num_generations_per_prompt") == 1
-    ):
-        found.append(
-            LaunchRejected(
-                "grpo.num_generations_per_prompt",
-                "is 1, but the leave-one-out baseline needs at least 2 completions per prompt",
-                "set grpo.num_generations_per_prompt=2 or more (or "
-                "grpo.use_leave_one_out_baseline=false)",
-            )
-        )
-    return found
-
-
-def _too_large(key: str, value: int, limit: int, named: str) -> LaunchRejected:
-    return LaunchRejected(
-        key,
-        f"is {value:,}; it must be at most {named} = {limit:,}, the largest NeMo-RL's tensors "
-        "can hold",
-        f"set {key} to {limit:,} or less",
-    )
-
-
-def _rollouts_too_large(config: dict[str, Any], trainer: Trainer) -> list[LaunchRejected]:
-    """Each bound alone is not enough: a GRPO step generates prompts x generations rollouts."""
-    grpo = config.get("grpo") or {}
-    prompts, generations = grpo.get("num_prompts_per_step"), grpo.get("num_generations_per_prompt")
-    if trainer is Trainer.dpo or not all(type(n) is int for n in (prompts, generations)):
-        return []
-    if prompts > COUNT_MAX or generations > COUNT_MAX or prompts * generations <= COUNT_MAX:
-        return []
-    return [
-        LaunchRejected(
-            "grpo.num_prompts_per_step",
-            f"x grpo.num_generations_per_prompt = {prompts:,} x {generations:,} = "
-            f"{prompts * generations:,} rollouts per step; it must be at most 2**31 - 1 = "
-            f"{COUNT_MAX:,}, the largest NeMo-RL's tensors can hold",
-            "lower grpo.num_prompts_per_step or grpo.num_generations_per_prompt",
-        )
-    ]
+from nemotron_align.preflight.ranges import check_ranges
+from nemotron_align.preflight.train_data import check_train_data
 
 
 def model_parallel(policy: dict[str, Any]) -> tuple[str, int, int, int]:
@@ -162,48 +36,62 @@ def check_backends(config: dict[str, Any], env: dict[str, str]) -> list[LaunchRe
     policy = config["policy"]
     megatron_on = bool((policy.get("megatron_cfg") or {}).get("enabled"))
     dtensor_on = bool((policy.get("dtensor_cfg") or {}).get("enabled"))
-    found = []
+    found = _backend_choice(megatron_on, dtensor_on)
+    if megatron_on:
+        found += _megatron_arch_list(env)
+    if dtensor_on:
+        found += _dtensor_v1_save_format(config)
+    return found
+
+
+def _backend_choice(megatron_on: bool, dtensor_on: bool) -> list[LaunchRejected]:
     if megatron_on and dtensor_on:
-        found.append(
+        return [
             LaunchRejected(
                 "policy.megatron_cfg.enabled",
                 "Megatron and DTensor are both enabled; NeMo-RL refuses that at start-up",
                 "to train with Megatron: policy.megatron_cfg.enabled=true "
                 "policy.dtensor_cfg.enabled=false",
             )
-        )
+        ]
     if not megatron_on and not dtensor_on:
-        found.append(
+        return [
             LaunchRejected(
                 "policy.dtensor_cfg.enabled",
                 "neither DTensor nor Megatron is enabled",
                 "enable one training backend: policy.dtensor_cfg.enabled=true",
             )
+        ]
+    return []
+
+
+def _megatron_arch_list(env: dict[str, str]) -> list[LaunchRejected]:
+    if "TORCH_CUDA_ARCH_LIST" in env or "TORCH_CUDA_ARCH_LIST" in os.environ:
+        return []
+    return [
+        LaunchRejected(
+            "launch.env.TORCH_CUDA_ARCH_LIST",
+            "is not set, and Megatron builds its kernels for the GPUs it finds from it",
+            "+launch.env.TORCH_CUDA_ARCH_LIST='9.0' (H100/H200; the NeMo-RL container sets "
+            "'9.0 10.0')",
         )
+    ]
+
+
+def _dtensor_v1_save_format(config: dict[str, Any]) -> list[LaunchRejected]:
     if (
-        megatron_on
-        and "TORCH_CUDA_ARCH_LIST" not in env
-        and "TORCH_CUDA_ARCH_LIST" not in os.environ
+        config["policy"]["dtensor_cfg"].get("_v2")
+        or "model_save_format" not in config["checkpointing"]
     ):
-        found.append(
-            LaunchRejected(
-                "launch.env.TORCH_CUDA_ARCH_LIST",
-                "is not set, and Megatron builds its kernels for the GPUs it finds from it",
-                "+launch.env.TORCH_CUDA_ARCH_LIST='9.0' (H100/H200; the NeMo-RL container sets "
-                "'9.0 10.0')",
-            )
+        return []
+    return [
+        LaunchRejected(
+            "checkpointing.model_save_format",
+            "is set, but DTensor v1 (no policy.dtensor_cfg._v2) saves Torch DCP checkpoints "
+            "and NeMo-RL raises on this key",
+            "remove it (~checkpointing.model_save_format) or set +policy.dtensor_cfg._v2=true",
         )
-    dtensor = policy.get("dtensor_cfg") or {}
-    if dtensor_on and not dtensor.get("_v2") and "model_save_format" in config["checkpointing"]:
-        found.append(
-            LaunchRejected(
-                "checkpointing.model_save_format",
-                "is set, but DTensor v1 (no policy.dtensor_cfg._v2) saves Torch DCP checkpoints "
-                "and NeMo-RL raises on this key",
-                "remove it (~checkpointing.model_save_format) or set +policy.dtensor_cfg._v2=true",
-            )
-        )
-    return found
+    ]
 
 
 def check_parallelism(config: dict[str, Any]) -> list[LaunchRejected]:
@@ -279,28 +167,33 @@ def check_generation_resources(config: dict[str, Any]) -> list[LaunchRejected]:
         return []
     resources = colocated.get("resources") or {}
     cluster = config["cluster"]
-    gen_nodes, gen_gpus = resources.get("num_nodes"), resources.get("gpus_per_node")
     if int(cluster["num_nodes"]) == 1:
-        if not gen_gpus or gen_gpus >= int(cluster["gpus_per_node"]):
-            return [
-                LaunchRejected(
-                    "policy.generation.colocated.resources.gpus_per_node",
-                    f"is {gen_gpus}; on one node, non-colocated generation needs some of the "
-                    f"node's {cluster['gpus_per_node']} GPUs and must leave some for training",
-                    "set it between 1 and cluster.gpus_per_node - 1",
-                )
-            ]
+        return _generation_share(
+            "gpus_per_node",
+            resources.get("gpus_per_node"),
+            int(cluster["gpus_per_node"]),
+            f"on one node, non-colocated generation needs some of the node's "
+            f"{cluster['gpus_per_node']} GPUs",
+        )
+    return _generation_share(
+        "num_nodes",
+        resources.get("num_nodes"),
+        int(cluster["num_nodes"]),
+        f"non-colocated generation needs whole nodes of the {cluster['num_nodes']}",
+    )
+
+
+def _generation_share(name: str, given: Any, total: int, needs: str) -> list[LaunchRejected]:
+    """Generation must take part of the cluster's `name`, leaving the rest for training."""
+    if given and given < total:
         return []
-    if not gen_nodes or gen_nodes >= int(cluster["num_nodes"]):
-        return [
-            LaunchRejected(
-                "policy.generation.colocated.resources.num_nodes",
-                f"is {gen_nodes}; non-colocated generation needs whole nodes of the "
-                f"{cluster['num_nodes']} and must leave some for training",
-                "set it between 1 and cluster.num_nodes - 1",
-            )
-        ]
-    return []
+    return [
+        LaunchRejected(
+            f"policy.generation.colocated.resources.{name}",
+            f"is {given}; {needs} and must leave some for training",
+            f"set it between 1 and cluster.{name} - 1",
+        )
+    ]
 
 
 def check_metric(config: dict[str, Any], trainer: Trainer) -> list[LaunchRejected]:
@@ -346,7 +239,7 @@ def check_validation_schedule(config: dict[str, Any], trainer: Trainer) -> list[
 
 
 def check_semantics(config: dict[str, Any], trainer: Trainer, env: dict[str, str]) -> list:
-    problems = check_ranges(config, trainer)
+    problems = check_train_data(config, trainer) + check_ranges(config, trainer)
     if problems:
         return problems  # the arithmetic below assumes sane sizes
     problems += check_backends(config, env)
