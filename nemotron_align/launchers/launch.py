@@ -16,20 +16,16 @@ from nemotron_align.config.release import NemoRLInstall, inspect_install, requir
 from nemotron_align.config.render import NEMO_RL_YAML, dump_yaml, to_nemo_rl_dict
 from nemotron_align.errors import EXIT_REJECTED, LaunchRejected, LaunchRejectedMany
 from nemotron_align.gym.rows import split_paths
-from nemotron_align.gym.runner import apply_validation_size, run_in_process
 from nemotron_align.io.atomic_file import write_atomically
 from nemotron_align.io.secret_env import env_secret_refused, is_secret_name
-from nemotron_align.launchers.process import child_environment, exec_replace, run_child
 from nemotron_align.preflight import gym as gym_preflight
 from nemotron_align.preflight import nemo_rl_keys
 from nemotron_align.preflight.data import check_data
 from nemotron_align.preflight.nemo_rl_schema import nemo_rl_importable, schema_problems
 from nemotron_align.preflight.pairing import Trainer, check_data_fits
 from nemotron_align.preflight.semantics import check_semantics
-from nemotron_align.probe import reward as reward_probe
 from nemotron_align.records.launch_record import LaunchRecord
 from nemotron_align.records.run_lock import RunLock
-from nemotron_align.slurm import prepare as slurm_prepare
 
 log = logging.getLogger("nemotron_align")
 
@@ -147,6 +143,8 @@ def launch(cfg: DictConfig, ctx: LaunchContext) -> int:
         # A Slurm sweep shows each warning once for all its jobs, from their records.
         warnings += _preflight(config, trainer, settings, install, show=ctx.slurm is None)
         if ctx.slurm:
+            from nemotron_align.slurm import prepare as slurm_prepare
+
             warnings += slurm_prepare.job_checks(config, ctx.run_dir, settings, ctx.slurm.params)
     if settings.reward_probe:
         _probe_rewards(config, trainer, settings)
@@ -174,6 +172,8 @@ def launch(cfg: DictConfig, ctx: LaunchContext) -> int:
     )
     record.keep_history(ctx.run_dir)
     if ctx.slurm:
+        from nemotron_align.slurm import prepare as slurm_prepare
+
         slurm_prepare.prepare(
             config=config,
             trainer=trainer,
@@ -206,8 +206,12 @@ def launch(cfg: DictConfig, ctx: LaunchContext) -> int:
         log.info("dry run: nothing started")
         return 0
 
+    from nemotron_align.launchers.process import child_environment, exec_replace, run_child
+
     env = child_environment(settings.env)
     if in_process:
+        from nemotron_align.gym.runner import run_in_process
+
         record.write(ctx.run_dir)
         ctx.handed_over = True
         try:
@@ -250,6 +254,8 @@ def _as_handed_to_nemo_rl(config: dict, trainer: Trainer) -> dict:
     val_batch_size from the validation set first (any count will do for the check)."""
     if trainer is not Trainer.grpo_nemo_gym:
         return config
+    from nemotron_align.gym.runner import apply_validation_size
+
     handed = copy.deepcopy(config)
     apply_validation_size(handed["grpo"], 1)
     return handed
@@ -329,6 +335,8 @@ def _probe_rewards(config: dict, trainer: Trainer, settings: LaunchSettings) -> 
             "needs local JSONL data (data.train.data_path), not a Hugging Face dataset",
             "point data.train.data_path at a local file, or drop launch.reward_probe",
         )
+    from nemotron_align.probe import reward as reward_probe
+
     result = reward_probe.run_probe(
         paths,
         n=settings.reward_probe_rows,
