@@ -119,6 +119,16 @@ def start_lock_holder(run_dir: Path) -> subprocess.Popen[str]:
     return holder
 
 
+# Tests that share a machine-wide resource (the local Slurm cluster, Ray, a server's port) run
+# one at a time, on one pytest-xdist worker.
+ONE_AT_A_TIME = ("slurm", "nemo_rl_real", "gym_server")
+
+
+def pytest_itemcollected(item: pytest.Item) -> None:
+    if any(item.get_closest_marker(name) for name in ONE_AT_A_TIME):
+        item.add_marker(pytest.mark.xdist_group("one_at_a_time"))
+
+
 @pytest.fixture
 def stand_in_env(tmp_path: Path) -> dict[str, str]:
     """Environment that points the launcher at the stand-in NeMo-RL and records what it got."""
