@@ -29,6 +29,18 @@ def read_json(path: Path) -> dict:
     return json.loads(path.read_text())
 
 
+def _check_dry_run_record(record: dict, expected_argv: list[str], nemo_rl_root: Path) -> None:
+    assert record["argv"] == expected_argv
+    assert record["dry_run"] is True
+    assert record["cwd"] == str(nemo_rl_root)
+    assert record["overrides"] == ["algo=dpo", "data=tiny", DRY]
+    assert record["exit_code"] is None
+    assert record["nemotron_align_version"]
+    [warning] = [w for w in record["warnings"] if "the real launch will fail" in w]
+    assert warning.startswith("warning: the real launch will fail: error: launch.nemo_rl_root:")
+    assert str(nemo_rl_root) in warning
+
+
 def test_dry_run_needs_no_nemo_rl(tmp_path: Path) -> None:
     run_dir = tmp_path / "run"
     result = run_cli(
@@ -40,22 +52,11 @@ def test_dry_run_needs_no_nemo_rl(tmp_path: Path) -> None:
     config_path = run_dir / "nemo_rl.yaml"
     expected_argv = [sys.executable, "examples/run_dpo.py", "--config", str(config_path)]
     assert " ".join(expected_argv) in result.stderr
-    record = read_json(run_dir / "launch.json")
-    assert record["argv"] == expected_argv
-    assert record["dry_run"] is True
-    assert record["cwd"] == str(tmp_path / "no-nemo-rl")
-    assert record["overrides"] == [
-        "algo=dpo",
-        "data=tiny",
-        DRY,
-    ]
-    assert record["exit_code"] is None
-    assert record["nemotron_align_version"]
+    _check_dry_run_record(
+        read_json(run_dir / "launch.json"), expected_argv, tmp_path / "no-nemo-rl"
+    )
     # It says, and records, that the real launch would not find NeMo-RL there.
     assert "the real launch will fail: error: launch.nemo_rl_root:" in result.stderr
-    [warning] = [w for w in record["warnings"] if "the real launch will fail" in w]
-    assert warning.startswith("warning: the real launch will fail: error: launch.nemo_rl_root:")
-    assert str(tmp_path / "no-nemo-rl") in warning
     assert (run_dir / ".hydra" / "config.yaml").is_file()
     assert yaml.safe_load(config_path.read_text())["dpo"]["reference_policy_kl_penalty"] == 0.05
 
@@ -366,6 +367,39 @@ def test_relaunch_keeps_the_launchers_log_and_the_record(tmp_path: Path) -> None
     assert launch["previous_launches"][0]["relaunched_from"] is None
 
 
+def _overrides(run_dir: Path) -> list[str]:
+    return yaml.safe_load((run_dir / ".hydra" / "overrides.yaml").read_text())
+
+
+def _check_first_record_of_a_relaunch(launch: dict, run_dir: Path, new_dir: Path) -> None:
+    assert launch["relaunched_from"] == str(run_dir)
+    assert launch["overrides"] == ["dpo.reference_policy_kl_penalty=0.2"]
+    assert launch["previous_launches"] == []
+    assert launch["relaunch"][3:] == [
+        "--config-path",
+        str(new_dir / ".hydra"),
+        "--config-name",
+        "config",
+        f"hydra.run.dir={new_dir}",
+    ]
+
+
+def _check_own_hydra_record(new_dir: Path, run_dir: Path) -> None:
+    """A relaunch into new_dir has its own Hydra record: the config as composed (the change in
+    it), Hydra's note of the record it came from, the launcher's job name and logging."""
+    composed = yaml.safe_load((new_dir / ".hydra" / "config.yaml").read_text())
+    assert composed["dpo"]["reference_policy_kl_penalty"] == 0.2
+    assert _overrides(new_dir) == ["dpo.reference_policy_kl_penalty=0.2"]
+    hydra_cfg = yaml.safe_load((new_dir / ".hydra" / "hydra.yaml").read_text())["hydra"]
+    original = yaml.safe_load((run_dir / ".hydra" / "hydra.yaml").read_text())["hydra"]
+    [main_source] = [s for s in hydra_cfg["runtime"]["config_sources"] if s["provider"] == "main"]
+    assert main_source["path"] == str(run_dir / ".hydra")
+    assert hydra_cfg["job"]["name"] == original["job"]["name"] == "nemotron_align"
+    choices = hydra_cfg["runtime"]["choices"]["hydra/job_logging"]
+    assert choices == original["runtime"]["choices"]["hydra/job_logging"] == "launcher"
+    assert sorted(p.name for p in new_dir.iterdir() if p.suffix == ".log") == ["nemotron_align.log"]
+
+
 def test_relaunch_into_a_new_folder_records_itself(tmp_path: Path) -> None:
     run_dir, new_dir = tmp_path / "run", tmp_path / "new"
     first = run_cli(["algo=dpo", "data=tiny", DRY, f"hydra.run.dir={run_dir}"], cwd=tmp_path)
@@ -380,40 +414,15 @@ def test_relaunch_into_a_new_folder_records_itself(tmp_path: Path) -> None:
     )
     assert moved.returncode == 0, moved.stderr
     launch = read_json(new_dir / "launch.json")
-    assert launch["relaunched_from"] == str(run_dir)
-    assert launch["overrides"] == ["dpo.reference_policy_kl_penalty=0.2"]
-    assert launch["previous_launches"] == []
-    assert launch["relaunch"][3:] == [
-        "--config-path",
-        str(new_dir / ".hydra"),
-        "--config-name",
-        "config",
-        f"hydra.run.dir={new_dir}",
-    ]
-    # Its own Hydra record: the config as composed (the change in it), Hydra's note of the
-    # record it came from, the launcher's job name and logging.
-    composed = yaml.safe_load((new_dir / ".hydra" / "config.yaml").read_text())
-    assert composed["dpo"]["reference_policy_kl_penalty"] == 0.2
-    assert yaml.safe_load((new_dir / ".hydra" / "overrides.yaml").read_text()) == [
-        "dpo.reference_policy_kl_penalty=0.2"
-    ]
-    hydra_cfg = yaml.safe_load((new_dir / ".hydra" / "hydra.yaml").read_text())["hydra"]
-    original = yaml.safe_load((run_dir / ".hydra" / "hydra.yaml").read_text())["hydra"]
-    [main_source] = [s for s in hydra_cfg["runtime"]["config_sources"] if s["provider"] == "main"]
-    assert main_source["path"] == str(run_dir / ".hydra")
-    assert hydra_cfg["job"]["name"] == original["job"]["name"] == "nemotron_align"
-    choices = hydra_cfg["runtime"]["choices"]["hydra/job_logging"]
-    assert choices == original["runtime"]["choices"]["hydra/job_logging"] == "launcher"
-    assert sorted(p.name for p in new_dir.iterdir() if p.suffix == ".log") == ["nemotron_align.log"]
+    _check_first_record_of_a_relaunch(launch, run_dir, new_dir)
+    _check_own_hydra_record(new_dir, run_dir)
 
     # The new folder relaunches in turn, to the same config.
     rendered = (new_dir / "nemo_rl.yaml").read_text()
     again = run_cli(launch["relaunch"][3:], cwd=tmp_path)
     assert again.returncode == 0, again.stderr
     assert (new_dir / "nemo_rl.yaml").read_text() == rendered
-    assert yaml.safe_load((new_dir / ".hydra" / "overrides.yaml").read_text()) == [
-        "dpo.reference_policy_kl_penalty=0.2"
-    ]
+    assert _overrides(new_dir) == ["dpo.reference_policy_kl_penalty=0.2"]
     history = read_json(new_dir / "launch.json")
     assert history["relaunched_from"] == str(new_dir)
     assert [p["relaunched_from"] for p in history["previous_launches"]] == [str(run_dir)]
@@ -476,11 +485,7 @@ def _help_entries(text: str) -> dict[str, str]:
     return entries
 
 
-def test_help_lists_the_groups_a_user_picks(tmp_path: Path) -> None:
-    helped = run_cli(["--help"], cwd=tmp_path)
-    assert helped.returncode == 0, helped.stderr
-    text = helped.stdout
-    assert text.startswith("nemotron-align: launch NVIDIA NeMo-RL alignment runs")
+def _check_every_user_group_listed_with_its_options(text: str) -> None:
     register_schemas()
     GlobalHydra.instance().clear()
     with initialize_app_config():
@@ -494,6 +499,14 @@ def test_help_lists_the_groups_a_user_picks(tmp_path: Path) -> None:
     for group in USER_GROUPS:
         listed = [o.strip() for o in entries[group].rsplit(":", 1)[1].split(",")]
         assert sorted(listed) == sorted(options[group]), group
+
+
+def test_help_lists_the_groups_a_user_picks(tmp_path: Path) -> None:
+    helped = run_cli(["--help"], cwd=tmp_path)
+    assert helped.returncode == 0, helped.stderr
+    text = helped.stdout
+    assert text.startswith("nemotron-align: launch NVIDIA NeMo-RL alignment runs")
+    _check_every_user_group_listed_with_its_options(text)
     for internal in ("components", "for_algo", "schema"):
         assert internal not in text
     assert len(re.findall(r"^  nemotron-align ", text, re.MULTILINE)) == 3
