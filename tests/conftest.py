@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -29,6 +30,11 @@ GYM_PATHS = {
     "rlhf": "rlhf",
 }
 CLI_TIMEOUT_S = 120
+DRY = "launch.dry_run=true"
+
+
+def read_json(path: Path) -> dict:
+    return json.loads(path.read_text())
 
 
 def gym_data_overrides(algo: str) -> list[str]:
