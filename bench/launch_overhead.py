@@ -112,14 +112,17 @@ class AlgoTimes:
 
 
 def measure(algo: str, work: Path, app: Path, repeats: int) -> AlgoTimes:
+    """The dry run and the Hydra app alternate, so that both see the same load on the machine."""
     run_dir = work / algo
-    dry = median_seconds(lambda: run(dry_run_argv(algo, run_dir), work), repeats)
+    run(dry_run_argv(algo, run_dir), work)  # writes the rendered config the app composes
     rendered = next(run_dir.glob("*/nemo_rl.yaml"))
+    dry_runs, apps = [], []
+    for _ in range(repeats):
+        dry_runs.append(median_seconds(lambda: run(dry_run_argv(algo, run_dir), work), 1))
+        apps.append(median_seconds(lambda: run(hydra_app_argv(app, rendered, run_dir), work), 1))
     return AlgoTimes(
-        dry_run=dry,
-        hydra_app=median_seconds(
-            lambda: run(hydra_app_argv(app, rendered, run_dir), work), repeats
-        ),
+        dry_run=statistics.median(dry_runs),
+        hydra_app=statistics.median(apps),
         compose_render=median_seconds(lambda: compose_render(algo, run_dir), repeats),
         nemo_rl_load=median_seconds(
             lambda: OmegaConf.to_container(OmegaConf.load(rendered), resolve=True), repeats
