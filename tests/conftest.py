@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +22,7 @@ from slurm_cluster import slurm_cluster  # noqa: F401  (session fixture for test
 from nemotron_align.config.location import initialize_app_config
 from nemotron_align.config.resolvers import register_resolvers
 from nemotron_align.config.store import register_schemas
+from nemotron_align.preflight import nemo_rl_keys
 
 STAND_IN_ROOT = Path(__file__).resolve().parent / "stand_in_nemo_rl"
 ALGOS = ["dpo", "rlvr", "grpo_gym", "rlhf"]
@@ -29,6 +32,11 @@ GYM_PATHS = {
     "rlhf": "rlhf",
 }
 CLI_TIMEOUT_S = 120
+DRY = "launch.dry_run=true"
+
+
+def read_json(path: Path) -> dict:
+    return json.loads(path.read_text())
 
 
 def gym_data_overrides(algo: str) -> list[str]:
@@ -117,6 +125,43 @@ def start_lock_holder(run_dir: Path) -> subprocess.Popen[str]:
     )
     assert holder.stdout is not None and holder.stdout.readline() == "held\n"
     return holder
+
+
+# Tests that share a machine-wide resource (the local Slurm cluster, Ray, a server's port) run
+# one at a time, on one pytest-xdist worker.
+ONE_AT_A_TIME = ("slurm", "nemo_rl_real", "gym_server")
+
+
+def pytest_itemcollected(item: pytest.Item) -> None:
+    if any(item.get_closest_marker(name) for name in ONE_AT_A_TIME):
+        item.add_marker(pytest.mark.xdist_group("one_at_a_time"))
+
+
+def snapshot_sections(text: str) -> dict[str, list[str]]:
+    """A key snapshot's lines by [trainer] section."""
+    sections: dict[str, list[str]] = {}
+    for line in text.splitlines():
+        if line.startswith("["):
+            current = sections.setdefault(line[1:-1], [])
+        elif line and not line.startswith("#"):
+            current.append(line)
+    return sections
+
+
+@pytest.fixture
+def snapshot_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """An empty folder the checker reads its snapshots from, instead of the committed ones."""
+    folder = tmp_path / "snapshots"
+    folder.mkdir()
+    monkeypatch.setattr(nemo_rl_keys, "SNAPSHOT_DIR", folder)
+    clear_snapshot_caches()
+    yield folder
+    clear_snapshot_caches()
+
+
+def clear_snapshot_caches() -> None:
+    for cached in (nemo_rl_keys._snapshot, nemo_rl_keys.renames):
+        cached.cache_clear()
 
 
 @pytest.fixture

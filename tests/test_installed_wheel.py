@@ -8,6 +8,7 @@ import subprocess
 import sys
 import venv
 import zipfile
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -21,19 +22,48 @@ def _run(argv: list[str], cwd: Path, timeout: float = 600) -> subprocess.Complet
     )
 
 
+# One worker of pytest-xdist builds and installs the wheel once for every test here.
+pytestmark = pytest.mark.xdist_group("installed_wheel")
+
+
+@dataclass(frozen=True)
+class BuiltWheel:
+    path: Path
+    # pip's verbose output, setuptools' warnings included.
+    log: str
+
+
 @pytest.fixture(scope="module")
-def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """bin/ folder of a fresh venv holding only the wheel and its dependencies."""
+def built_wheel(tmp_path_factory: pytest.TempPathFactory) -> BuiltWheel:
     root = tmp_path_factory.mktemp("wheel")
     built = _run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-w", str(root / "dist"), str(REPO)],
+        [sys.executable, "-m", "pip", "wheel", "-v", "--no-deps", "-w", str(root), str(REPO)],
         cwd=root,
     )
     assert built.returncode == 0, built.stderr
-    wheel = next((root / "dist").glob("nemotron_align-*.whl"))
-    venv.create(root / "venv", with_pip=True)
-    bin_dir = root / "venv" / "bin"
-    pip = _run([str(bin_dir / "python"), "-m", "pip", "install", "-q", str(wheel)], cwd=root)
+    return BuiltWheel(next(root.glob("nemotron_align-*.whl")), built.stdout + built.stderr)
+
+
+@pytest.fixture(scope="module")
+def installed(built_wheel: BuiltWheel, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """bin/ folder of a fresh venv holding only the wheel and its dependencies (installed by this
+    interpreter's pip, so the venv needs none of its own)."""
+    root = tmp_path_factory.mktemp("venv")
+    venv.create(root, with_pip=False)
+    bin_dir = root / "bin"
+    pip = _run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "--python",
+            str(bin_dir / "python"),
+            "install",
+            "-q",
+            str(built_wheel.path),
+        ],
+        cwd=root,
+    )
     assert pip.returncode == 0, pip.stderr
     return bin_dir
 
@@ -90,15 +120,10 @@ def test_plain_checkout_finds_conf_folder(installed: Path, tmp_path: Path) -> No
     assert str(REPO / "nemotron_align" / "tiny_data") in (run_dir / "nemo_rl.yaml").read_text()
 
 
-def test_wheel_ships_every_config_and_dataset(tmp_path: Path) -> None:
-    built = _run(
-        [sys.executable, "-m", "pip", "wheel", "-v", "--no-deps", "-w", str(tmp_path), str(REPO)],
-        cwd=tmp_path,
-    )
-    assert built.returncode == 0, built.stderr
+def test_wheel_ships_every_config_and_dataset(built_wheel: BuiltWheel) -> None:
     # setuptools warns when a config folder is missing from pyproject's `packages`.
-    assert "would be ignored" not in built.stdout + built.stderr
-    with zipfile.ZipFile(next(tmp_path.glob("nemotron_align-*.whl"))) as wheel:
+    assert "would be ignored" not in built_wheel.log
+    with zipfile.ZipFile(built_wheel.path) as wheel:
         names = set(wheel.namelist())
     for path in (REPO / "conf").rglob("*.yaml"):
         assert f"nemotron_align/conf/{path.relative_to(REPO / 'conf')}" in names

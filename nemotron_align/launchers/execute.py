@@ -9,10 +9,8 @@ from collections.abc import Callable
 
 from nemotron_align.config.release import require_script
 from nemotron_align.errors import EXIT_REJECTED, LaunchRejected
-from nemotron_align.gym.runner import run_in_process
 from nemotron_align.launchers.plan import LaunchPlan, Strategy
 from nemotron_align.launchers.process import exec_replace, run_child
-from nemotron_align.slurm import prepare as slurm_prepare
 
 log = logging.getLogger("nemotron_align")
 
@@ -20,6 +18,8 @@ Start = Callable[[LaunchPlan], int]
 
 
 def _prepare_slurm_job(plan: LaunchPlan) -> int:
+    from nemotron_align.slurm import prepare as slurm_prepare
+
     ctx = plan.ctx
     assert ctx.slurm is not None
     slurm_prepare.prepare(
@@ -42,6 +42,8 @@ def _dry_run(plan: LaunchPlan) -> int:
 
 
 def _in_process(plan: LaunchPlan) -> int:
+    from nemotron_align.gym.runner import run_in_process
+
     ctx = plan.ctx
     plan.record.write(ctx.run_dir)
     ctx.handed_over = True

@@ -28,9 +28,7 @@ from nemotron_align.preflight import gym as gym_preflight
 from nemotron_align.preflight.checks import run_preflight
 from nemotron_align.preflight.context import PreflightContext
 from nemotron_align.preflight.pairing import Trainer, check_data_fits
-from nemotron_align.probe import reward as reward_probe
 from nemotron_align.records.launch_record import LaunchRecord
-from nemotron_align.slurm import prepare as slurm_prepare
 
 log = logging.getLogger("nemotron_align")
 
@@ -152,6 +150,8 @@ def _checks(config: dict, ctx: LaunchContext, context: PreflightContext) -> list
     # A Slurm sweep shows each warning once for all its jobs, from their records.
     warnings = run_preflight(config, context, show=ctx.slurm is None)
     if ctx.slurm:
+        from nemotron_align.slurm import prepare as slurm_prepare
+
         warnings += slurm_prepare.job_checks(config, ctx.run_dir, settings, ctx.slurm.params)
     return warnings
 
@@ -209,6 +209,8 @@ def prepare(cfg: DictConfig, ctx: LaunchContext) -> LaunchPlan:
 
 
 def _probe_rewards(config: dict, trainer: Trainer, settings: LaunchSettings) -> None:
+    from nemotron_align.probe import reward as reward_probe
+
     if trainer is Trainer.dpo:
         raise LaunchRejected(
             "launch.reward_probe",

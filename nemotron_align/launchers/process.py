@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import ctypes
-import ctypes.util
 import logging
 import os
 import signal
@@ -35,6 +33,8 @@ def exec_replace(argv: list[str], cwd: Path, env: dict[str, str]) -> NoReturn:
 def _dies_with_parent() -> Callable[[], None] | None:
     """For preexec_fn: the child gets SIGTERM when this process dies, SIGKILL included (Linux's
     PR_SET_PDEATHSIG, kept across exec). None where there is no prctl."""
+    import ctypes.util  # only a run that starts a child pays for it
+
     libc_name = ctypes.util.find_library("c")
     prctl = getattr(ctypes.CDLL(libc_name, use_errno=True), "prctl", None) if libc_name else None
     if prctl is None:

@@ -6,6 +6,7 @@ every object row with its line; what it finds goes into the range's findings.
 
 from __future__ import annotations
 
+import importlib.util
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -170,22 +171,25 @@ def _preference_checks(rules: RowRules, acc: RangeFindings) -> RowCheck:
     return check
 
 
-_PLAIN_NUMBER = re.compile(r"-?\d+(\.\d+)?")
+# Answers math-verify parses for certain (whole and decimal numbers, fractions of whole numbers),
+# passed without loading it: its import (sympy) costs a dry run ~0.3 s.
+_PLAIN_ANSWER = re.compile(r"-?\d+(\.\d+)?|-?\\[dt]?frac\{\d+\}\{\d+\}")
 
 
 @lru_cache(maxsize=1)
 def math_verify_parses() -> Callable[[str], bool] | None:
-    """A function telling whether math-verify parses a reference answer; None if absent."""
-    try:
-        from math_verify import LatexExtractionConfig, parse
-    except ImportError:
+    """A function telling whether math-verify parses a reference answer (imported at its first
+    call); None if absent."""
+    if importlib.util.find_spec("math_verify") is None:
         return None
-    config = [LatexExtractionConfig()]
 
-    # NeMo-RL's math environment wraps the reference answer in \boxed{} before parsing it.
     @lru_cache(maxsize=4096)
     def parses(answer: str) -> bool:
-        return bool(parse(f"\\boxed{{{answer}}}", config, fallback_mode="no_fallback"))
+        from math_verify import LatexExtractionConfig, parse
+
+        # NeMo-RL's math environment wraps the reference answer in \boxed{} before parsing it.
+        boxed = f"\\boxed{{{answer}}}"
+        return bool(parse(boxed, [LatexExtractionConfig()], fallback_mode="no_fallback"))
 
     return parses
 
@@ -209,7 +213,7 @@ def _response_checks(rules: RowRules, acc: RangeFindings) -> RowCheck:
             acc, line, output, output_key, "a non-empty string (the answer)", "output_key"
         ):
             return
-        if parses is None or _PLAIN_NUMBER.fullmatch(output) or parses(output):
+        if parses is None or _PLAIN_ANSWER.fullmatch(output) or parses(output):
             return
         acc.add(
             line,
