@@ -161,26 +161,34 @@ def _walk(value: Any, node: _Node, path: str, found: _Findings) -> None:
     if node.open:
         return
     if isinstance(value, dict):
-        for raw_key, sub in value.items():
-            key = str(raw_key)
-            sub_path = f"{path}.{key}" if path else key
-            child = node.child(key)
-            if child is None:
-                found.unknown.append(_Unknown(sub_path, path, key, node))
-                continue
-            if not _fits(sub, child.kinds):
-                found.wrong_type.append((sub_path, sub, child.kinds))
-            _walk(sub, child, sub_path, found)
-        for key, child in node.children.items():
-            if key not in (ANY_KEY, ITEM) and key not in value and child.required_in(value):
-                found.missing.append((path, key, child))
+        _walk_dict(value, node, path, found)
     elif isinstance(value, list):
-        # Elements of a list the release has no element keys for: any key in them is unknown.
-        item = node.children.get(ITEM, _Node())
-        for i, sub in enumerate(value):
-            if ITEM in node.children and not _fits(sub, item.kinds):
-                found.wrong_type.append((f"{path}[{i}]", sub, item.kinds))
-            _walk(sub, item, f"{path}[{i}]", found)
+        _walk_list(value, node, path, found)
+
+
+def _walk_dict(value: dict, node: _Node, path: str, found: _Findings) -> None:
+    for raw_key, sub in value.items():
+        key = str(raw_key)
+        sub_path = f"{path}.{key}" if path else key
+        child = node.child(key)
+        if child is None:
+            found.unknown.append(_Unknown(sub_path, path, key, node))
+            continue
+        if not _fits(sub, child.kinds):
+            found.wrong_type.append((sub_path, sub, child.kinds))
+        _walk(sub, child, sub_path, found)
+    for key, child in node.children.items():
+        if key not in (ANY_KEY, ITEM) and key not in value and child.required_in(value):
+            found.missing.append((path, key, child))
+
+
+def _walk_list(value: list, node: _Node, path: str, found: _Findings) -> None:
+    # Elements of a list the release has no element keys for: any key in them is unknown.
+    item = node.children.get(ITEM, _Node())
+    for i, sub in enumerate(value):
+        if ITEM in node.children and not _fits(sub, item.kinds):
+            found.wrong_type.append((f"{path}[{i}]", sub, item.kinds))
+        _walk(sub, item, f"{path}[{i}]", found)
 
 
 def _findings(config: dict[str, Any], tree: _Node) -> _Findings:
