@@ -4,6 +4,7 @@ that no refused launch may write or print."""
 from __future__ import annotations
 
 import json
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -39,3 +40,11 @@ def no_secret_anywhere(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Itera
     secret = CATALOGUE_SECRET[1].encode()
     leaks = [p for p in tmp_path.rglob("*") if p.is_file() and secret in p.read_bytes()]
     assert not leaks, leaks
+
+
+def assert_refused(result: subprocess.CompletedProcess[str], expected: list[str]) -> None:
+    """Exit status 2, every expected piece in the message, a fix, and no traceback."""
+    assert result.returncode == 2, result.stderr
+    for piece in expected:
+        assert piece in result.stderr
+    assert "fix:" in result.stderr and "Traceback" not in result.stderr

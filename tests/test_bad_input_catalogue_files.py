@@ -11,6 +11,7 @@ import yaml
 from bad_input_support import (
     GOOD_PAIR,
     STAND_IN_GYM,
+    assert_refused,
     no_secret_anywhere,  # noqa: F401  (autouse: every test here)
 )
 from conftest import run_cli
@@ -137,10 +138,7 @@ def test_catalogue_file_entry(entry: str, tmp_path: Path) -> None:
         cwd=tmp_path,
         env={"NEMO_GYM_EXTRA_ROOTS": str(STAND_IN_GYM)},
     )
-    assert result.returncode == 2, result.stderr
-    for piece in expected:
-        assert piece.format(tmp=tmp_path) in result.stderr
-    assert "fix:" in result.stderr and "Traceback" not in result.stderr
+    assert_refused(result, [piece.format(tmp=tmp_path) for piece in expected])
     assert not (run_dir / "nemo_rl.yaml").exists()
 
 
