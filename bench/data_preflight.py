@@ -147,25 +147,16 @@ def run_child(method: str, path: Path, work: Path, workers: int | None) -> dict:
     return json.loads(done.stdout.splitlines()[-1])
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--size-mb", type=int, default=1024, help="file size in MiB")
-    parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--workers", type=int, default=None, help="data_check processes")
-    parser.add_argument("--child", nargs=3, metavar=("METHOD", "PATH", "CACHE"), help="internal")
-    args = parser.parse_args()
-    if args.child:
-        child(*args.child, workers=args.workers)
-        return
-    methods = METHODS
-    if importlib.util.find_spec("datasets") is None:
-        print("datasets is not installed: skipping the datasets.load_dataset column")
-        methods = METHODS[:-1]
+def measure(
+    size_mb: int, repeats: int, methods: list[str], workers: int | None
+) -> tuple[int, dict[str, list[dict]]]:
+    """Write the file, time each method on it `repeats` times; the file's size in bytes and the
+    runs' results per method."""
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         path = work / "dpo.jsonl"
         start = time.perf_counter()
-        rows = generate(path, args.size_mb << 20)
+        rows = generate(path, size_mb << 20)
         size = path.stat().st_size
         print(
             f"file: {size / 1e9:.2f} GB, {rows:,} DPO rows, written in "
@@ -173,9 +164,14 @@ def main() -> None:
             f"load average {os.getloadavg()[0]:.2f}"
         )
         results: dict[str, list[dict]] = {m: [] for m in methods}
-        for _ in range(args.repeats):
+        for _ in range(repeats):
             for method in methods:
-                results[method].append(run_child(method, path, work, args.workers))
+                results[method].append(run_child(method, path, work, workers))
+    return size, results
+
+
+def report(size: int, results: dict[str, list[dict]]) -> None:
+    """The table of medians, data_check's speed-up over each baseline, and every time."""
     print(results["data_check"][-1]["summary"])
     print(
         f"{'method':<12} {'median s':>9} {'GB/s':>6} {'CPU s':>6} {'rows':>10} "
@@ -191,13 +187,31 @@ def main() -> None:
             f"{method:<12} {seconds[method]:>9.2f} {size / seconds[method] / 1e9:>6.2f} "
             f"{cpu:>6.2f} {runs[0]['rows']:>10,} {largest:>24.0f} / {total:.0f}"
         )
-    for baseline in methods[1:]:
+    for baseline in list(results)[1:]:
         ratio = seconds[baseline] / seconds["data_check"]
         print(f"data_check is {ratio:.1f}x faster than {baseline}")
     times = (
         f"{m} " + ", ".join(f"{r['seconds']:.2f}" for r in runs) for m, runs in results.items()
     )
     print("all times (s): " + "; ".join(times))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--size-mb", type=int, default=1024, help="file size in MiB")
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--workers", type=int, default=None, help="data_check processes")
+    parser.add_argument("--child", nargs=3, metavar=("METHOD", "PATH", "CACHE"), help="internal")
+    args = parser.parse_args()
+    if args.child:
+        child(*args.child, workers=args.workers)
+        return
+    methods = METHODS
+    if importlib.util.find_spec("datasets") is None:
+        print("datasets is not installed: skipping the datasets.load_dataset column")
+        methods = METHODS[:-1]
+    size, results = measure(args.size_mb, args.repeats, methods, args.workers)
+    report(size, results)
 
 
 if __name__ == "__main__":
