@@ -12,6 +12,8 @@ from .type_names import unsubscripted
 
 @dataclass
 class Module:
+    """One parsed module of nemo_rl/ and the names it defines or imports at its top level."""
+
     name: str
     tree: ast.Module
     is_package: bool

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import ast
-from collections.abc import Callable
 
 from .node import Node, union
 from .resolve import Module, Resolver
@@ -91,11 +90,21 @@ class Schema(Resolver):
         """Pydantic: a field without a default. TypedDict: `Required[...]`, or not
         `NotRequired[...]` in a class with total=True."""
         if is_model:
-            return stmt.value is None or _is_required_field_call(self.resolve_name, mod, stmt.value)
+            return stmt.value is None or self._is_required_field_call(mod, stmt.value)
         wrapper = self._outer_wrapper(mod, stmt.annotation)
         if wrapper == "Required":
             return True
         return total and wrapper != "NotRequired"
+
+    def _is_required_field_call(self, mod: Module, value: ast.expr) -> bool:
+        """`Field(...)` or `Field(min_length=1)`: a pydantic field with no default."""
+        if not isinstance(value, ast.Call) or self.resolve_name(mod, value.func) != "Field":
+            return False
+        if value.args and not (
+            isinstance(value.args[0], ast.Constant) and value.args[0].value is ...
+        ):
+            return False
+        return not {kw.arg for kw in value.keywords} & {"default", "default_factory"}
 
     def _outer_wrapper(self, mod: Module, expr: ast.expr | None) -> str | None:
         if isinstance(expr, ast.Constant) and isinstance(expr.value, str):
@@ -206,14 +215,3 @@ def _config_field(stmt: ast.AnnAssign, is_model: bool) -> str | None:
     if is_model and (name.startswith("_") or name == "model_config"):
         return None
     return name
-
-
-def _is_required_field_call(
-    resolve: Callable[[Module, ast.expr], object], mod: Module, value: ast.expr
-) -> bool:
-    """`Field(...)` or `Field(min_length=1)`: a pydantic field with no default."""
-    if not isinstance(value, ast.Call) or resolve(mod, value.func) != "Field":
-        return False
-    if value.args and not (isinstance(value.args[0], ast.Constant) and value.args[0].value is ...):
-        return False
-    return not {kw.arg for kw in value.keywords} & {"default", "default_factory"}
