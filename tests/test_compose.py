@@ -24,19 +24,18 @@ def render(overrides: list[str], run_dir: Path) -> tuple[dict, str]:
     return config, dump_yaml(config)
 
 
-@pytest.mark.parametrize("algo", ALGOS)
-@pytest.mark.parametrize("data", ["default", "tiny"])
-def test_every_algo_renders_complete(algo: str, data: str, tmp_path: Path) -> None:
-    extra = gym_data_overrides(algo) if data == "default" else [f"data={data}"]
-    config, text = render([f"algo={algo}", *extra], tmp_path)
-
-    family = "dpo" if algo == "dpo" else "grpo"
+def assert_loadable_as_it_is(config: dict, text: str, family: str) -> None:
+    """Every section NeMo-RL needs, none of ours, nothing left to resolve."""
     assert REQUIRED_SECTIONS[family] <= config.keys()
     for key in ("launch", "hydra", "defaults"):
         assert key not in config
-    assert "${" not in text and "???" not in text
+    assert "${" not in text
+    assert "???" not in text
     assert yaml.safe_load(text) == config
-    # Keys optional in NeMo-RL's schema that it reads directly anyway.
+
+
+def assert_keys_nemo_rl_reads_directly(config: dict, family: str) -> None:
+    """Keys optional in NeMo-RL's schema that it reads directly anyway."""
     assert {"keep_top_k", "save_optimizer"} <= config["checkpointing"].keys()
     assert "num_workers" in config["data"]
     assert config["policy"]["megatron_cfg"]["enabled"] is False
@@ -45,13 +44,28 @@ def test_every_algo_renders_complete(algo: str, data: str, tmp_path: Path) -> No
         assert config["policy"]["draft"]["enabled"] is False
         assert "use_multiple_dataloader" in config["data"]
         assert "num_val_samples_to_print" in config["logger"]
-    # Per-run output dirs: no auto-resume from another run's checkpoints.
-    assert config["checkpointing"]["checkpoint_dir"] == str(tmp_path / "checkpoints")
-    assert config["logger"]["log_dir"] == str(tmp_path / "logs")
+
+
+def assert_output_dirs_are_the_runs_own(config: dict, run_dir: Path) -> None:
+    """Per-run output dirs: no auto-resume from another run's checkpoints."""
+    assert config["checkpointing"]["checkpoint_dir"] == str(run_dir / "checkpoints")
+    assert config["logger"]["log_dir"] == str(run_dir / "logs")
+
+
+@pytest.mark.parametrize("algo", ALGOS)
+@pytest.mark.parametrize("data", ["default", "tiny"])
+def test_every_algo_renders_complete(algo: str, data: str, tmp_path: Path) -> None:
+    extra = gym_data_overrides(algo) if data == "default" else [f"data={data}"]
+    config, text = render([f"algo={algo}", *extra], tmp_path)
+
+    family = "dpo" if algo == "dpo" else "grpo"
+    assert_loadable_as_it_is(config, text, family)
+    assert_keys_nemo_rl_reads_directly(config, family)
+    assert_output_dirs_are_the_runs_own(config, tmp_path)
     check_data_fits(config, algo, data)
 
 
-def test_seed_defaults(tmp_path: Path) -> None:
+def test_dpo_seed_defaults(tmp_path: Path) -> None:
     dpo, _ = render(["algo=dpo"], tmp_path)
     assert dpo["dpo"]["reference_policy_kl_penalty"] == 0.05
     assert dpo["policy"]["dynamic_batching"]["enabled"] is False
@@ -59,6 +73,8 @@ def test_seed_defaults(tmp_path: Path) -> None:
     assert "model_save_format" not in dpo["checkpointing"]
     assert dpo["data"]["train"] == {"dataset_name": "HelpSteer3", "split": "train"}
 
+
+def test_rlvr_seed_defaults(tmp_path: Path) -> None:
     rlvr, _ = render(["algo=rlvr"], tmp_path)
     assert rlvr["grpo"]["num_generations_per_prompt"] == 8
     assert rlvr["grpo"]["normalize_rewards"] is True
@@ -66,14 +82,16 @@ def test_seed_defaults(tmp_path: Path) -> None:
     assert rlvr["data"]["train"]["dataset_name"] == "OpenMathInstruct-2"
     assert rlvr["checkpointing"]["metric_name"] == "val:accuracy"
 
-    for algo in ("grpo_gym", "rlhf"):
-        gym, _ = render([f"algo={algo}", "data=tiny"], tmp_path)
-        assert gym["env"]["should_use_nemo_gym"] is True
-        assert gym["grpo"]["max_val_samples"] is None
-        assert gym["data"]["default"]["dataset_name"] == "NemoGymDataset"
-        assert gym["env"]["nemo_gym"]["config_paths"][0] == (
-            "responses_api_models/vllm_model/configs/vllm_model_for_training.yaml"
-        )
+
+@pytest.mark.parametrize("algo", ["grpo_gym", "rlhf"])
+def test_gym_seed_defaults(algo: str, tmp_path: Path) -> None:
+    gym, _ = render([f"algo={algo}", "data=tiny"], tmp_path)
+    assert gym["env"]["should_use_nemo_gym"] is True
+    assert gym["grpo"]["max_val_samples"] is None
+    assert gym["data"]["default"]["dataset_name"] == "NemoGymDataset"
+    assert gym["env"]["nemo_gym"]["config_paths"][0] == (
+        "responses_api_models/vllm_model/configs/vllm_model_for_training.yaml"
+    )
 
 
 def test_override_lands_in_yaml(tmp_path: Path) -> None:

@@ -158,16 +158,15 @@ def test_setup_returns_what_the_runner_unpacks(release: str, probes: dict) -> No
     assert report["runner_unpacks"] == report["setup_return_annotation"]
 
 
-@pytest.mark.parametrize("release", RELEASES)
-def test_runner_follows_the_releases_own_gym_script(release: str, probes: dict) -> None:
-    report = _report(probes, release)
+def _expected_calls(release: str) -> dict[str, list[str]]:
+    """mode -> the NeMo-RL calls, in order, that the release's own Gym script makes."""
     model_config = ["MasterConfig"] if release != "v0.6.0" else []
     video = ["materialize_vllm_video_config"] if release == "main" else []
     start = START[:1] + model_config + video + START[1:]
     start_gym = ["NemoGymConfig", "create_env", "ray.get"] if release == "v0.6.0" else []
     shutdown = ["shutdown_environments", "policy_generation.shutdown"] if release == "main" else []
     sync = [*start, *start_gym, "grpo_train", *shutdown]
-    expected = {
+    return {
         "sync": sync,
         "async": [*start, *start_gym, "async_grpo_train", *shutdown],
         "collect": [*start, *start_gym, *COLLECT, *shutdown],
@@ -175,20 +174,40 @@ def test_runner_follows_the_releases_own_gym_script(release: str, probes: dict) 
         # tokenizer step instead of passing a processor nowhere.
         "vlm": sync if release == "main" else start[: start.index("get_tokenizer")],
     }
-    runs = {
+
+
+def _expected_runs(release: str) -> dict[str, dict[str, list[str]]]:
+    """algo -> mode -> expected calls, for each mode that algo is rendered in."""
+    expected = _expected_calls(release)
+    return {
+        algo: {mode: expected[mode] for mode in MODES if algo in MODE_ALGOS.get(mode, ALGOS)}
+        for algo in ALGOS
+    }
+
+
+def _call_names(report: dict) -> dict[str, dict[str, list[str]]]:
+    return {
         algo: {mode: [c["name"] for c in calls] for mode, calls in modes.items()}
         for algo, modes in report["runs"].items()
     }
-    assert runs == {
-        algo: {mode: expected[mode] for mode in MODES if algo in MODE_ALGOS.get(mode, ALGOS)}
-        for algo in ALGOS
-    }, report["rejections"]
-    vlm_refused = {} if release == "main" else {"grpo_gym": {"vlm": "policy.is_vlm"}}
-    assert report["rejected"] == vlm_refused, report["rejections"]
+
+
+def assert_collect_targets_are_the_releases_own(report: dict, release: str) -> None:
+    """In trajectory collection, the Gym gate, the rollout and the logger are where the
+    release keeps them."""
+    gate_home = "environments.nemo_gym" if release == "main" else "algorithms.grpo"
+    rollout = "run_nemo_gym_rollout_sync" if release == "main" else "run_async_nemo_gym_rollout"
     for algo in ALGOS:
         targets = {c["name"]: c["target"] for c in report["runs"][algo]["collect"]}
-        gate_home = "environments.nemo_gym" if release == "main" else "algorithms.grpo"
         assert targets["should_use_nemo_gym"].startswith(f"nemo_rl.{gate_home}.")
-        rollout = "run_nemo_gym_rollout_sync" if release == "main" else "run_async_nemo_gym_rollout"
         assert targets["rollout"] == f"nemo_rl.experience.rollouts.{rollout}"
         assert targets["logger.log_string_list_as_jsonl"].startswith("nemo_rl.utils.logger.Logger.")
+
+
+@pytest.mark.parametrize("release", RELEASES)
+def test_runner_follows_the_releases_own_gym_script(release: str, probes: dict) -> None:
+    report = _report(probes, release)
+    assert _call_names(report) == _expected_runs(release), report["rejections"]
+    vlm_refused = {} if release == "main" else {"grpo_gym": {"vlm": "policy.is_vlm"}}
+    assert report["rejected"] == vlm_refused, report["rejections"]
+    assert_collect_targets_are_the_releases_own(report, release)

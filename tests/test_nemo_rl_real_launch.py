@@ -184,6 +184,41 @@ def assert_in_order(output: str, lines: list[str]) -> None:
         position = found + len(line)
 
 
+def assert_launched_in_the_tree(
+    run_dir: Path, algo: str, tree: Path, release: str, outcome: LaunchOutcome
+) -> None:
+    """The launcher ran NeMo-RL's script (or the Gym runner) in the tree, and passed on its
+    code."""
+    record = json.loads((run_dir / "launch.json").read_text())
+    trainer = TRAINER_ARGV[algo]
+    assert record["argv"][: 1 + len(trainer)] == [venv_python(), *trainer]
+    assert record["cwd"] == str(tree)
+    assert record["nemo_rl_release"] == release
+    assert outcome.exit_code == 1 == record["exit_code"], outcome.tail()
+
+
+def assert_a_training_batch(output: str) -> None:
+    batches = re.search(r"✓ Training dataloader loaded with (\d+) samples", output)
+    assert batches, "no training batch: tiny data trains nothing"
+    assert int(batches.group(1)) > 0, "no training batch: tiny data trains nothing"
+
+
+def assert_a_ray_of_its_own(output: str, before_placement: str, ray_scratch: Path) -> None:
+    """Started fresh (before data on the scripts, after it in the Gym runner), in scratch."""
+    assert "Started a local Ray instance." in before_placement
+    assert "Connecting to existing Ray cluster" not in output
+    assert (ray_scratch / "ray" / "session_latest").is_dir(), "Ray's session is not in scratch"
+
+
+def assert_placement_refusal_ended_the_run(outcome: LaunchOutcome) -> None:
+    lines = outcome.output.splitlines()
+    exception_lines = [line for line in lines if re.match(r"\w[\w.]*Error: ", line)]
+    assert exception_lines, outcome.tail()
+    assert exception_lines[-1].startswith(
+        "nemo_rl.distributed.virtual_cluster.ResourceInsufficientError: "
+    ), outcome.tail()
+
+
 @pytest.mark.parametrize(
     ("algo", "data"),
     [(algo, data) for algo in ALGOS for data in ("tiny", LOCAL_FILE_DATA[algo])],
@@ -216,26 +251,10 @@ def test_launcher_starts_real_nemo_rl_up_to_gpu_placement(
     before_placement = output[: output.find(PLACEMENT_REFUSED)]
     assert "Traceback" not in before_placement, outcome.tail()
 
-    # The launcher ran NeMo-RL's script (or the Gym runner) in the tree, and passed on its code.
-    record = json.loads((run_dir / "launch.json").read_text())
-    trainer = TRAINER_ARGV[algo]
-    assert record["argv"][: 1 + len(trainer)] == [venv_python(), *trainer]
-    assert record["cwd"] == str(tree)
-    assert record["nemo_rl_release"] == release
-    assert outcome.exit_code == 1 == record["exit_code"], outcome.tail()
-
+    assert_launched_in_the_tree(run_dir, algo, tree, release, outcome)
     config = yaml.safe_load((run_dir / "nemo_rl.yaml").read_text())
     assert_in_order(output, expected_progress(config, gym=algo in GYM_ALGOS))
     if algo != "dpo":
-        batches = re.search(r"✓ Training dataloader loaded with (\d+) samples", output)
-        assert batches and int(batches.group(1)) > 0, "no training batch: tiny data trains nothing"
-    # A Ray of its own: started fresh (before data on the scripts, after it in the Gym runner).
-    assert "Started a local Ray instance." in before_placement
-    assert "Connecting to existing Ray cluster" not in output
-    assert (ray_scratch / "ray" / "session_latest").is_dir(), "Ray's session is not in scratch"
-    # Placement refused, and that is what ended the run.
-    exception_lines = [line for line in output.splitlines() if re.match(r"\w[\w.]*Error: ", line)]
-    assert exception_lines, outcome.tail()
-    assert exception_lines[-1].startswith(
-        "nemo_rl.distributed.virtual_cluster.ResourceInsufficientError: "
-    ), outcome.tail()
+        assert_a_training_batch(output)
+    assert_a_ray_of_its_own(output, before_placement, ray_scratch)
+    assert_placement_refusal_ended_the_run(outcome)

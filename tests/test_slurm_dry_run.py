@@ -37,6 +37,21 @@ def _slurm_cli(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
+def assert_all_in(lines: tuple[str, ...], stderr: str) -> None:
+    for line in lines:
+        assert line in stderr, line
+
+
+def assert_dry_run_job(job: Path, num: int, stderr: str) -> None:
+    """Job <num> is printed with its command and recorded, never started."""
+    assert f"job {num} (dpo.reference_policy_kl_penalty=" in stderr
+    assert f"--config {job / 'nemo_rl.yaml'}" in stderr  # the command per job
+    record = json.loads((job / "launch.json").read_text())
+    assert (record["mode"], record["dry_run"], record["start_time"]) == ("slurm", True, None)
+    node = json.loads((job / "slurm_job.json").read_text())
+    assert node["args"] == ["examples/run_dpo.py", "--config", str(job / "nemo_rl.yaml")]
+
+
 def test_dry_run_writes_every_job_and_prints_the_sbatch_script(tmp_path: Path) -> None:
     sweep_dir = tmp_path / "sweep"
     result = _slurm_cli(
@@ -49,17 +64,13 @@ def test_dry_run_writes_every_job_and_prints_the_sbatch_script(tmp_path: Path) -
     assert result.returncode == 0, result.stderr
     assert "Traceback" not in result.stderr
     assert "sinfo not found" in result.stderr  # said once, and the cluster checks skipped
-    for line in ("#SBATCH --array=0,1%2", "#SBATCH --gpus-per-node=8", "#SBATCH --signal=USR2@120"):
-        assert line in result.stderr
+    assert_all_in(
+        ("#SBATCH --array=0,1%2", "#SBATCH --gpus-per-node=8", "#SBATCH --signal=USR2@120"),
+        result.stderr,
+    )
     assert "-m nemotron_align.slurm.node_job" in result.stderr
     for num in (0, 1):
-        job = sweep_dir / str(num)
-        assert f"job {num} (dpo.reference_policy_kl_penalty=" in result.stderr
-        assert f"--config {job / 'nemo_rl.yaml'}" in result.stderr  # the command per job
-        record = json.loads((job / "launch.json").read_text())
-        assert (record["mode"], record["dry_run"], record["start_time"]) == ("slurm", True, None)
-        node = json.loads((job / "slurm_job.json").read_text())
-        assert node["args"] == ["examples/run_dpo.py", "--config", str(job / "nemo_rl.yaml")]
+        assert_dry_run_job(sweep_dir / str(num), num, result.stderr)
     assert [r["status"] for r in _rows(sweep_dir)] == ["dry_run", "dry_run"]
     assert not (sweep_dir / ".slurm").exists()  # nothing shipped, nothing submitted
 
@@ -108,51 +119,56 @@ def test_every_job_bad_exits_2(tmp_path: Path) -> None:
     assert "#SBATCH" not in result.stderr
 
 
-def test_container_job_script_and_mounts(tmp_path: Path) -> None:
-    sweep_dir = tmp_path / "sweep"
-    args = [
-        "algo=dpo",
-        "data=tiny",
-        "launch.dry_run=true",
-        "cluster.num_nodes=2",
-        "cluster.gpus_per_node=8",
-        "policy.dtensor_cfg.tensor_parallel_size=8",
-        "hydra.launcher.partition=batch",
-        "hydra.launcher.account=alignment",
-        "hydra.launcher.qos=high",
-        "hydra.launcher.timeout_min=90",
-        "hydra.launcher.mem_gb=512",
-        "hydra.launcher.constraint=h100",
-        "+hydra.launcher.additional_parameters.exclusive=true",
-        "hydra.launcher.setup=['export HF_HOME=/shared/hf']",
-        "hydra.launcher.container_image='nvcr.io#nvidia/nemo-rl:v0.7.0'",
-    ]
+CONTAINER_JOB_ARGS = (
+    "algo=dpo",
+    "data=tiny",
+    "launch.dry_run=true",
+    "cluster.num_nodes=2",
+    "cluster.gpus_per_node=8",
+    "policy.dtensor_cfg.tensor_parallel_size=8",
+    "hydra.launcher.partition=batch",
+    "hydra.launcher.account=alignment",
+    "hydra.launcher.qos=high",
+    "hydra.launcher.timeout_min=90",
+    "hydra.launcher.mem_gb=512",
+    "hydra.launcher.constraint=h100",
+    "+hydra.launcher.additional_parameters.exclusive=true",
+    "hydra.launcher.setup=['export HF_HOME=/shared/hf']",
+    "hydra.launcher.container_image='nvcr.io#nvidia/nemo-rl:v0.7.0'",
+)
+# What CONTAINER_JOB_ARGS put in the sbatch script.
+CONTAINER_JOB_SCRIPT_LINES = (
+    "#SBATCH --nodes=2",
+    "#SBATCH --ntasks-per-node=1",
+    "#SBATCH --gpus-per-node=8",
+    "#SBATCH --partition=batch",
+    "#SBATCH --account=alignment",
+    "#SBATCH --qos=high",
+    "#SBATCH --time=90",
+    "#SBATCH --mem=512GB",
+    "#SBATCH --constraint=h100",
+    "#SBATCH --exclusive",
+    "#SBATCH --signal=USR2@120",
+    "export HF_HOME=/shared/hf",
+)
+
+
+def test_container_without_a_mount_for_the_data_is_refused(tmp_path: Path) -> None:
     unmounted = _slurm_cli(
-        tmp_path, *args, f"hydra.launcher.container_mounts=[{tmp_path}:{tmp_path}]"
+        tmp_path, *CONTAINER_JOB_ARGS, f"hydra.launcher.container_mounts=[{tmp_path}:{tmp_path}]"
     )
     # The tiny data lies outside every mount: NeMo-RL in the container would not see it.
     assert unmounted.returncode == 2, unmounted.stderr
     assert "error: job 0: data.train.data_path:" in unmounted.stderr
     assert "container_mounts" in unmounted.stderr
 
+
+def test_container_job_script_and_mounts(tmp_path: Path) -> None:
+    sweep_dir = tmp_path / "sweep"
     mounts = f"[{tmp_path}:{tmp_path},{TINY_DATA_DIR}:{TINY_DATA_DIR}]"
-    result = _slurm_cli(tmp_path, *args, f"hydra.launcher.container_mounts={mounts}")
+    result = _slurm_cli(tmp_path, *CONTAINER_JOB_ARGS, f"hydra.launcher.container_mounts={mounts}")
     assert result.returncode == 0, result.stderr
-    for line in (
-        "#SBATCH --nodes=2",
-        "#SBATCH --ntasks-per-node=1",
-        "#SBATCH --gpus-per-node=8",
-        "#SBATCH --partition=batch",
-        "#SBATCH --account=alignment",
-        "#SBATCH --qos=high",
-        "#SBATCH --time=90",
-        "#SBATCH --mem=512GB",
-        "#SBATCH --constraint=h100",
-        "#SBATCH --exclusive",
-        "#SBATCH --signal=USR2@120",
-        "export HF_HOME=/shared/hf",
-    ):
-        assert line in result.stderr, line
+    assert_all_in(CONTAINER_JOB_SCRIPT_LINES, result.stderr)
     srun = next(line for line in result.stderr.splitlines() if line.startswith("srun"))
     assert "--container-image=nvcr.io#nvidia/nemo-rl:v0.7.0" in srun
     assert f"--container-mounts={tmp_path}:{tmp_path},{TINY_DATA_DIR}:{TINY_DATA_DIR}" in srun

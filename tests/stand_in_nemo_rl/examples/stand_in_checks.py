@@ -77,9 +77,13 @@ def _exit_code(cfg: dict) -> int:
     return int(os.environ.get("STAND_IN_EXIT_CODE", "0"))
 
 
-def main(algo: str) -> None:
-    record_path = os.environ.get("STAND_IN_RECORD")
-    record: dict = {
+def _save(record: dict, record_path: str | None) -> None:
+    if record_path:
+        Path(record_path).write_text(json.dumps(record, indent=2))
+
+
+def _start_record(algo: str) -> dict:
+    return {
         "script": f"examples/run_{algo}.py",
         "argv": sys.argv[1:],
         "cwd": os.getcwd(),
@@ -89,15 +93,39 @@ def main(algo: str) -> None:
         "signals": [],
     }
 
-    def save() -> None:
-        if record_path:
-            Path(record_path).write_text(json.dumps(record, indent=2))
 
+def _catch_signals(received: list[int]) -> None:
+    """Record INT, TERM, USR1 and USR2 as they come, except those named in STAND_IN_IGNORE."""
+    ignored = {signal.Signals[s] for s in os.environ.get("STAND_IN_IGNORE", "").split(",") if s}
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGUSR1, signal.SIGUSR2):
+        if sig in ignored:
+            signal.signal(sig, signal.SIG_IGN)
+        else:
+            signal.signal(sig, lambda signum, _frame: received.append(signum))
+
+
+def _wait_for_signals(record: dict, record_path: str | None, ready: Path) -> None:
+    """Tell the test it may signal (<record>.ready), then wait up to STAND_IN_WAIT_S seconds."""
+    received: list[int] = []
+    _catch_signals(received)
+    _save(record, record_path)
+    ready.write_text("ready")
+    deadline = time.monotonic() + float(os.environ.get("STAND_IN_WAIT_S", "30"))
+    while not received and time.monotonic() < deadline:
+        time.sleep(0.05)
+    record["signals"] = [signal.Signals(s).name for s in received]
+    with Path(f"{record_path}.signals").open("a") as log:
+        log.write(" ".join(record["signals"]) + "\n")
+
+
+def main(algo: str) -> None:
+    record_path = os.environ.get("STAND_IN_RECORD")
+    record = _start_record(algo)
     try:
         path, cfg = check(algo, sys.argv[1:])
     except StandInFailure as err:
         record["failure"] = str(err)
-        save()
+        _save(record, record_path)
         print(f"stand-in NeMo-RL: {err}", file=sys.stderr)
         sys.exit(3)
     record["config_path"] = str(path)
@@ -106,21 +134,7 @@ def main(algo: str) -> None:
     ready = Path(f"{record_path}.ready")
     once = os.environ.get("STAND_IN_WAIT_ONCE") and ready.exists()
     if _applies(os.environ.get("STAND_IN_WAIT_FOR_SIGNAL"), cfg) and not once:
-        received: list[int] = []
-        ignored = {signal.Signals[s] for s in os.environ.get("STAND_IN_IGNORE", "").split(",") if s}
-        for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGUSR1, signal.SIGUSR2):
-            if sig in ignored:
-                signal.signal(sig, signal.SIG_IGN)
-            else:
-                signal.signal(sig, lambda signum, _frame: received.append(signum))
-        save()
-        ready.write_text("ready")
-        deadline = time.monotonic() + float(os.environ.get("STAND_IN_WAIT_S", "30"))
-        while not received and time.monotonic() < deadline:
-            time.sleep(0.05)
-        record["signals"] = [signal.Signals(s).name for s in received]
-        with Path(f"{record_path}.signals").open("a") as log:
-            log.write(" ".join(record["signals"]) + "\n")
-    save()
+        _wait_for_signals(record, record_path, ready)
+    _save(record, record_path)
     print(f"stand-in NeMo-RL {algo}: config accepted, exiting with {code}")
     sys.exit(code)
