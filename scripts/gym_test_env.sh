@@ -54,5 +54,5 @@ timeout 1800 "$venv/bin/python" -m pip install -q -e '.[test,gym]'
 echo "gym test env built in $((SECONDS - start)) s"
 
 start=$SECONDS
-timeout 1200 "$venv/bin/python" -m pytest -q -m gym_server tests/test_reward_probe_gym_server.py tests/test_gym_runner.py
+timeout 1200 "$venv/bin/python" -m pytest -q -m gym_server tests/test_reward_probe_gym_server.py tests/test_gym_config.py
 echo "gym server tests ran in $((SECONDS - start)) s"
