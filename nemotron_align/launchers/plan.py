@@ -163,10 +163,13 @@ def prepare(cfg: DictConfig, ctx: LaunchContext) -> LaunchPlan:
     config = to_nemo_rl_dict(cfg)
     trainer = check_data_fits(config, ctx.algo, ctx.data)
     install = inspect_install(settings.nemo_rl_root)
-    gym = None
+    gym, roots = None, []
     if trainer is Trainer.grpo_nemo_gym:
-        gym = gym_preflight.materialize_gym(config, gym_roots(install.root))
-    context = PreflightContext(trainer=trainer, settings=settings, install=install, gym=gym)
+        roots = gym_roots(install.root)
+        gym = gym_preflight.materialize_gym(config, roots)
+    context = PreflightContext(
+        trainer=trainer, settings=settings, install=install, gym=gym, gym_roots=roots
+    )
     warnings = _checks(config, ctx, context)
     if settings.reward_probe:
         _probe_rewards(config, trainer, settings)

@@ -11,7 +11,6 @@ from collections.abc import Callable
 
 from nemotron_align.config.launch_schema import PreflightMode
 from nemotron_align.errors import LaunchRejected, LaunchRejectedMany
-from nemotron_align.gym.config import gym_roots
 from nemotron_align.gym.run_config import apply_validation_size
 from nemotron_align.preflight import gym as gym_preflight
 from nemotron_align.preflight import nemo_rl_keys
@@ -72,8 +71,9 @@ def gym_run_problems(config: dict, context: PreflightContext) -> list[LaunchReje
     """Everything that would make a Gym run fail or hang, in the run's materialized Gym config."""
     if context.trainer is not Trainer.grpo_nemo_gym:
         return []
-    root = context.install.root
-    _, problems = gym_preflight.gym_problems(config, gym_roots(root), root, gym=context.gym)
+    _, problems = gym_preflight.gym_problems(
+        config, context.gym_roots, context.install.root, gym=context.gym
+    )
     return problems
 
 

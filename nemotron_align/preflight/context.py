@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from nemotron_align.config.launch_schema import LaunchSettings
 from nemotron_align.config.release import NemoRLInstall
@@ -15,7 +16,9 @@ class PreflightContext:
     trainer: Trainer
     settings: LaunchSettings
     install: NemoRLInstall
-    # The run's one materialized Gym config (GRPO with NeMo-Gym only).
+    # The run's one materialized Gym config, and where Gym's files were looked for
+    # (GRPO with NeMo-Gym only).
     gym: GymConfig | None = None
+    gym_roots: list[Path] = field(default_factory=list)
     # Warnings a check found: shown and kept in the run's record, never refused.
     warnings: list[str] = field(default_factory=list)
