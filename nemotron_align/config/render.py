@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +40,16 @@ def missing_keys(node: Any, prefix: str = "") -> list[str]:
         ):
             found.extend(missing_keys(child, path))
     return found
+
+
+def config_value(config: Mapping[str, Any], dotted: str) -> Any:
+    """The value at a dotted key such as `policy.model_name`; None where any part is missing."""
+    value: Any = config
+    for part in dotted.split("."):
+        if not isinstance(value, Mapping):
+            return None
+        value = value.get(part)
+    return value
 
 
 def leaf_paths(node: Any, prefix: str = "") -> Iterator[tuple[str, Any]]:

@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from nemotron_align.config.knob_schema import DPOSection, GRPOSection, lower_bounds
-from nemotron_align.config.render import leaf_paths
+from nemotron_align.config.render import config_value, leaf_paths
 from nemotron_align.errors import LaunchRejected
 from nemotron_align.preflight.pairing import Trainer
 
@@ -33,22 +33,15 @@ COUNT_MAX = 2**31 - 1
 INT_MAX = 2**63 - 1
 
 
-def _get(config: dict[str, Any], dotted: str) -> Any:
-    node: Any = config
-    for part in dotted.split("."):
-        if not isinstance(node, dict) or part not in node:
-            return None
-        node = node[part]
-    return node
-
-
 def _family(trainer: Trainer) -> Trainer:
     return Trainer.dpo if trainer is Trainer.dpo else Trainer.grpo
 
 
 def check_ranges(config: dict[str, Any], trainer: Trainer) -> list[LaunchRejected]:
     counts = _COMMON_AT_LEAST + _SECTION_COUNTS[_family(trainer)]
-    found = [p for key, lowest in counts if (p := _count_problem(key, _get(config, key), lowest))]
+    found = [
+        p for key, lowest in counts if (p := _count_problem(key, config_value(config, key), lowest))
+    ]
     found += _rollouts_too_large(config, trainer)
     found += [
         _too_large(key, value, INT_MAX, "2**63 - 1")
@@ -75,7 +68,7 @@ def _count_problem(key: str, value: Any, lowest: int) -> LaunchRejected | None:
 
 
 def _beta_not_positive(config: dict[str, Any]) -> list[LaunchRejected]:
-    beta = _get(config, "dpo.reference_policy_kl_penalty")
+    beta = config_value(config, "dpo.reference_policy_kl_penalty")
     if not isinstance(beta, (int, float)) or beta > 0:
         return []
     return [

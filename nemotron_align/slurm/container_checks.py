@@ -10,9 +10,10 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
+from nemotron_align.config.render import config_value
 from nemotron_align.errors import LaunchRejected
 from nemotron_align.gym.rows import split_settings
-from nemotron_align.slurm.model_checks import MODEL_KEYS, config_value, is_local_path
+from nemotron_align.slurm.model_checks import MODEL_KEYS, is_local_path
 
 IMAGE_KEY = "hydra.launcher.container_image"
 MOUNTS_KEY = "hydra.launcher.container_mounts"

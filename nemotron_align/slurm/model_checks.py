@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from nemotron_align.config.render import config_value
 from nemotron_align.errors import LaunchRejected
 
 MODEL_KEYS = ("policy.model_name", "policy.tokenizer.name", "env.nemo_gym.genrm_model_name")
@@ -18,16 +19,6 @@ WEIGHT_INDEXES = ("model.safetensors.index.json", "pytorch_model.bin.index.json"
 WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin")
 TOKENIZER_FILES = ("tokenizer_config.json", "tokenizer.json", "tokenizer.model")
 _TRUE = frozenset({"1", "ON", "YES", "TRUE"})  # as huggingface_hub reads HF_HUB_OFFLINE
-
-
-def config_value(config: Mapping[str, Any], dotted: str) -> Any:
-    """The value at a dotted key such as `policy.model_name`; None where any part is missing."""
-    value: Any = config
-    for part in dotted.split("."):
-        if not isinstance(value, Mapping):
-            return None
-        value = value.get(part)
-    return value
 
 
 def is_local_path(value: Any) -> bool:
