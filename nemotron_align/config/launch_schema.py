@@ -31,6 +31,22 @@ class PreflightMode(str, Enum):
     off = "off"
 
 
+class ExportHF(str, Enum):
+    """Which checkpoint NeMo-RL's converter turns into <run>/hf/ after a successful run."""
+
+    none = "none"
+    best = "best"  # best by checkpointing.metric_name / higher_is_better, as NeMo-RL ranks them
+    last = "last"
+
+
+class ResumeMode(str, Enum):
+    """What a run folder's checkpoints may be: NeMo-RL resumes from the newest step_N it finds."""
+
+    auto = "auto"  # resume if there are checkpoints, start fresh if not
+    never = "never"  # refuse a checkpoint dir that holds checkpoints
+    must = "must"  # refuse one that holds none
+
+
 @dataclass
 class LaunchSettings:
     # Compose, check and write the run folder, print the command, start nothing.
@@ -61,3 +77,6 @@ class LaunchSettings:
     ray_port: int = 1200
     ray_ready_timeout_s: float = 1800.0
     ray_start_args: list[str] = field(default_factory=list)
+    # After NeMo-RL exits 0: convert this checkpoint to Hugging Face format into <run>/hf/.
+    export_hf: ExportHF = ExportHF.none
+    resume: ResumeMode = ResumeMode.auto

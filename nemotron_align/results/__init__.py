@@ -1,0 +1,1 @@
+"""After the run: what NeMo-RL left in the run folder (metrics, checkpoints), read back."""
