@@ -20,7 +20,15 @@ REPO = Path(__file__).resolve().parent.parent
 VENV = REPO / ".node-py313"
 # What NeMo-RL's own environment has (its venv built from its pyproject by
 # ../shared/nemo-rl/build_venv.sh imports each) that the node side and the stand-in import.
-PACKAGES = ["pyyaml", "omegaconf", "pydantic", "typing_extensions", "orjson", "xxhash"]
+PACKAGES = [
+    "pyyaml",
+    "omegaconf",
+    "pydantic",
+    "typing_extensions",
+    "orjson",
+    "xxhash",
+    "tensorboard",
+]
 BUILD_TIMEOUT_S = 600
 
 

@@ -17,6 +17,7 @@ import time
 from pathlib import Path
 
 from omegaconf import OmegaConf
+from stand_in_training import train
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -130,6 +131,7 @@ def main(algo: str) -> None:
         sys.exit(3)
     record["config_path"] = str(path)
     record["config"] = cfg
+    train(algo, cfg)
     code = _exit_code(cfg)
     ready = Path(f"{record_path}.ready")
     once = os.environ.get("STAND_IN_WAIT_ONCE") and ready.exists()
