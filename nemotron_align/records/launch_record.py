@@ -52,7 +52,7 @@ class LaunchRecord:
     # run also what would stop the real one (e.g. no NeMo-RL at the root).
     warnings: list[str] = field(default_factory=list)
     # Records of earlier launches of the same run folder (relaunches), oldest first; see
-    # _unrecorded_status for the "status" one may get.
+    # unrecorded_status for the "status" one may get.
     previous_launches: list[dict[str, Any]] = field(default_factory=list)
 
     @classmethod
@@ -83,7 +83,7 @@ class LaunchRecord:
     def ended_unrecorded(self) -> bool:
         """The run started but its end was never recorded (read while holding the folder's lock:
         its launcher is gone)."""
-        return _unrecorded_status(asdict(self)) is not None
+        return unrecorded_status(asdict(self)) is not None
 
     def write(self, run_dir: Path) -> None:
         data: dict[str, Any] = asdict(self)
@@ -96,7 +96,7 @@ class LaunchRecord:
         self.write(run_dir)
 
 
-def _unrecorded_status(record: dict[str, Any]) -> str | None:
+def unrecorded_status(record: dict[str, Any]) -> str | None:
     """A run that started and recorded no end: "crashed" where the launcher supervised it (it
     records every end it sees), "unrecorded" in exec mode (nothing is left to record the end of
     the process NeMo-RL replaced)."""
@@ -107,5 +107,5 @@ def _unrecorded_status(record: dict[str, Any]) -> str | None:
 
 
 def _with_status(record: dict[str, Any]) -> dict[str, Any]:
-    status = _unrecorded_status(record)
+    status = unrecorded_status(record)
     return {**record, "status": status} if status else record
