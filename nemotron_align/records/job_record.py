@@ -20,6 +20,9 @@ from nemotron_align.io.secret_env import redact_text, write_record
 JOB_JSON = "job.json"
 SWEEP_JSON = "sweep.json"
 SWEEP_CSV = "sweep.csv"
+# A job's progress as nemotron_align.status last saw it (Slurm state, step, checkpoint). Status
+# writes its own file, never job.json: a node may be updating job.json at the same moment.
+PROGRESS_JSON = "progress.json"
 COLUMNS = ("job", "overrides", "status", "exit_code", "duration_s", "job_folder", "error")
 # Statuses after which a job does not run again (unless Slurm requeues it).
 FINAL = frozenset(
@@ -30,15 +33,19 @@ FINE = frozenset({"succeeded", "dry_run"})
 
 
 def rebuild(sweep_dir: Path) -> list[dict[str, Any]]:
-    """Regenerate sweep.json and sweep.csv from the job records; returns the rows."""
+    """Regenerate sweep.json and sweep.csv from the job records, each sweep.json row with the
+    job's progress.json under "progress" where status wrote one; returns the rows."""
     with (sweep_dir / ".sweep.lock").open("w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         rows = []
         for path in sweep_dir.glob(f"*/{JOB_JSON}"):
             try:
-                rows.append(json.loads(path.read_text()))
+                row = json.loads(path.read_text())
             except (OSError, ValueError):
                 continue
+            with contextlib.suppress(OSError, ValueError):
+                row["progress"] = json.loads((path.parent / PROGRESS_JSON).read_text())
+            rows.append(row)
         rows.sort(key=lambda r: r["job"])
         write_record(sweep_dir / SWEEP_JSON, rows)
         out = io.StringIO()
