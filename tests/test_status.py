@@ -200,3 +200,15 @@ def test_watch_needs_a_positive_interval(tmp_path: Path) -> None:
     result = run_status(tmp_path, "--watch", "0")
     assert result.returncode == 2 and "above 0" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_the_console_script_is_installed(tmp_path: Path) -> None:
+    script = Path(sys.executable).parent / "nemotron-align-status"
+    result = subprocess.run(
+        [str(script), str(tmp_path / "missing")], capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 2
+    assert result.stderr == (
+        f"error: {tmp_path / 'missing'}: does not exist\n"
+        "  fix: pass the run folder a launch printed, or the sweep folder of a -m run\n"
+    )
