@@ -23,6 +23,9 @@ BETAS = "dpo.reference_policy_kl_penalty=0.05,0.1,0.3"
 STEPS = 4
 STATUS_TIMEOUT_S = 60
 
+# One pytest-xdist worker runs these, so that the module's sweep is made once.
+pytestmark = pytest.mark.xdist_group("status_sweep")
+
 
 def run_status(*args: str | Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
