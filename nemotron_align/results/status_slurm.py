@@ -34,8 +34,10 @@ def sacct_states(job_ids: list[str]) -> dict[str, SlurmState] | None:
     """Each job id's state; None where sacct is not installed. Ids sacct does not know (yet)
     are missing from the answer."""
     sacct = shutil.which("sacct")
-    if sacct is None or not job_ids:
-        return None if sacct is None else {}
+    if sacct is None:
+        return None
+    if not job_ids:
+        return {}  # `-j ""` would list every job
     argv = [sacct, "-n", "-P", "-X", "-o", FIELDS, "-j", ",".join(sorted(set(job_ids)))]
     try:
         done = subprocess.run(
