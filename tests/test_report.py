@@ -15,6 +15,9 @@ from pathlib import Path
 import matplotlib.image
 import pytest
 from conftest import run_cli, start_cli, wait_for_file
+from test_results_metrics import write_events
+
+from nemotron_align.results.report_rows import build_report
 
 BETAS = (0.05, 0.1, 0.3)
 STEPS = 60  # DPO validates every 25 steps and at the last: steps 25, 50, 60
@@ -182,3 +185,17 @@ def test_a_bad_folder_is_refused_without_a_traceback(tmp_path: Path, name: str) 
     assert result.stderr.startswith(f"error: {tmp_path / name}: ")
     assert "\n  fix: " in result.stderr and "Traceback" not in result.stderr
     assert not list((tmp_path / "empty").iterdir())
+
+
+def test_a_log_dir_outside_the_run_folder_is_read_on_its_own(tmp_path: Path) -> None:
+    run_dir, log_dir = tmp_path / "run", tmp_path / "elsewhere" / "logs"
+    run_dir.mkdir()
+    (run_dir / "launch.json").write_text(json.dumps({"overrides": ["a=1"], "exit_code": 0}))
+    config = {
+        "logger": {"log_dir": str(log_dir)},
+        "checkpointing": {"metric_name": "val:accuracy", "higher_is_better": True},
+    }
+    (run_dir / "nemo_rl.yaml").write_text(json.dumps(config))
+    write_events(log_dir / "exp_001" / "tensorboard", {"validation/accuracy": [(10, 0.5)]})
+    (row,) = build_report(run_dir).rows
+    assert (row.metric_tag, row.steps, row.last, row.best) == ("validation/accuracy", 10, 0.5, True)

@@ -104,9 +104,11 @@ def print_table(report: Report) -> None:
     metric = report.ranking.metric or "no checkpointing.metric_name"
     table = Table(title=f"{report.folder} ({report.kind}): {metric}, {direction} is better")
     tags = validation_tags(report)
-    headers = ["job", *report.swept_keys, "status", "steps", "last", "best (step)", *tags]
-    for header in [*headers, "best checkpoint"]:
+    # Tags break at their "/" so that many validation columns still leave room for the path.
+    headers = ["job", *report.swept_keys, "status", "steps", "last", "best (step)"]
+    for header in [*headers, *(tag.replace("/", "/\n") for tag in tags)]:
         table.add_column(header, overflow="fold")
+    table.add_column("best checkpoint", no_wrap=True)
     for row in report.rows:
         best = row.best_point(report.ranking.higher_is_better)
         checkpoint = row.best_checkpoint

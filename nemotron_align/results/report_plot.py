@@ -17,6 +17,7 @@ if TYPE_CHECKING:
 REPORT_PNG = "report.png"
 SIZE_IN = (12.0, 4.5)
 DPI = 100
+MANY_JOBS = 10
 
 
 def numeric_sweep(report: Report) -> str | None:
@@ -47,19 +48,22 @@ def write_plot(report: Report, out: Path) -> Path:
     metric = report.ranking.metric or "(no checkpoint metric)"
     tag = next((row.metric_tag for row in report.rows if row.metric_tag), metric)
     direction = "higher" if report.ranking.higher_is_better else "lower"
+    # Past a handful of jobs, colours stop telling them apart: the others go grey, unlabelled.
+    many = len(report.rows) > MANY_JOBS
     for row in report.rows:
         if row.series.steps:
             by_step.plot(
                 row.series.steps,
                 row.series.values,
-                marker="o" if len(row.series.steps) < 30 else None,
+                marker="o" if len(row.series.steps) < 30 and not many else None,
                 linewidth=3 if row.best else 1,
                 alpha=1 if row.best else 0.6,
                 zorder=3 if row.best else 2,
-                label=_label(row) + (" best" if row.best else ""),
+                color="tab:orange" if row.best and many else "0.6" if many else None,
+                label=_label(row) + " best" if row.best else None if many else _label(row),
             )
     by_step.set(xlabel="step", ylabel=tag, title=f"{metric} ({direction} is better)")
-    if any(row.series.steps for row in report.rows) and len(report.rows) <= 16:
+    if any(row.series.steps for row in report.rows):
         by_step.legend(fontsize="small")
     _best_and_final(report, by_value, tag)
     buffer = io.BytesIO()
@@ -91,7 +95,8 @@ def _best_and_final(report: Report, axes: Axes, tag: str) -> None:
             axes.set_xscale("log")
         axes.set(xlabel=key)
     else:
-        axes.set_xticks(range(len(report.rows)), [f"job {r.job}" for r in report.rows])
+        labels = [f"job {r.job}" for r in report.rows]
+        axes.set_xticks(range(len(labels)), labels, rotation=90 if len(labels) > MANY_JOBS else 0)
         axes.set(xlabel="job")
     axes.set(ylabel=tag, title="best and final value per job")
     if rows:

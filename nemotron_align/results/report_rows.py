@@ -17,7 +17,7 @@ from nemotron_align.errors import LaunchRejected
 from nemotron_align.results import checkpoints
 from nemotron_align.results.jobs import Job, find_jobs
 from nemotron_align.results.metric_tags import candidate_tags, is_validation, tag_for
-from nemotron_align.results.metrics import RunMetrics, Series, read_metrics
+from nemotron_align.results.metrics import RunMetrics, Series, Wanted, read_metrics
 
 
 @dataclass(frozen=True)
@@ -81,8 +81,7 @@ def build_report(
     ranking = _ranking(jobs, metric, higher_is_better)
     tags = set(candidate_tags(ranking.metric)) if ranking.metric else set()
     log_dirs = [_log_dir(job) for job in jobs]
-    root = Path(os.path.commonpath([d.resolve() for d in log_dirs])) if log_dirs else folder
-    metrics = read_metrics(root, log_dirs, lambda tag: tag in tags or is_validation(tag))
+    metrics = _read_log_dirs(folder, log_dirs, lambda tag: tag in tags or is_validation(tag))
     swept = swept_overrides([job.overrides for job in jobs])
     report = Report(folder, kind, ranking, sorted({k for s in swept for k in s}))
     report.rows = [
@@ -134,6 +133,20 @@ def _log_dir(job: Job) -> Path:
     logger = job.config.get("logger")
     log_dir = logger.get("log_dir") if isinstance(logger, dict) else None
     return Path(log_dir) if log_dir else job.folder
+
+
+def _read_log_dirs(folder: Path, log_dirs: list[Path], wanted: Wanted) -> dict[Path, RunMetrics]:
+    """The log folders inside `folder` read in one pass from the deepest folder holding them all;
+    one elsewhere (a logger.log_dir set by hand) on its own, never from a common root such as /."""
+    inside = [d for d in log_dirs if d.resolve().is_relative_to(folder.resolve())]
+    outside = [d for d in log_dirs if d not in inside]
+    metrics = {}
+    if inside:
+        root = Path(os.path.commonpath([d.resolve() for d in inside]))
+        metrics.update(read_metrics(root, inside, wanted))
+    for log_dir in dict.fromkeys(outside):
+        metrics.update(read_metrics(log_dir, [log_dir], wanted))
+    return metrics
 
 
 def _row(job: Job, swept: dict[str, str], metrics: RunMetrics, ranking: Ranking) -> Row:
