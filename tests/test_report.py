@@ -199,3 +199,12 @@ def test_a_log_dir_outside_the_run_folder_is_read_on_its_own(tmp_path: Path) -> 
     write_events(log_dir / "exp_001" / "tensorboard", {"validation/accuracy": [(10, 0.5)]})
     (row,) = build_report(run_dir).rows
     assert (row.metric_tag, row.steps, row.last, row.best) == ("validation/accuracy", 10, 0.5, True)
+
+
+def test_an_out_folder_that_cannot_be_written_is_refused(live_sweep: Path, tmp_path: Path) -> None:
+    not_a_folder = tmp_path / "file"
+    not_a_folder.write_text("")
+    result = report(live_sweep, "--out", not_a_folder, "--no-plot")
+    assert result.returncode == 2
+    assert result.stderr.startswith(f"error: {not_a_folder}: cannot write the report there")
+    assert "fix: pass --out <folder>" in result.stderr and "Traceback" not in result.stderr

@@ -101,8 +101,9 @@ def print_table(report: Report) -> None:
 
     console = Console(width=None if sys.stdout.isatty() else NOT_A_TTY_WIDTH)
     direction = "higher" if report.ranking.higher_is_better else "lower"
-    metric = report.ranking.metric or "no checkpointing.metric_name"
-    table = Table(title=f"{report.folder} ({report.kind}): {metric}, {direction} is better")
+    metric = report.ranking.metric
+    ranked = f"{metric}, {direction} is better" if metric else "no checkpointing.metric_name"
+    table = Table(title=f"{report.folder} ({report.kind}): {ranked}")
     tags = validation_tags(report)
     # Tags break at their "/" so that many validation columns still leave room for the path.
     headers = ["job", *report.swept_keys, "status", "steps", "last", "best (step)"]
