@@ -116,7 +116,7 @@ def after_training(
     hf_dir = run_dir.resolve() / HF_DIR
     chosen = settings.pick(checkpoints)
     argv = chosen and converter_argv(python, chosen, hf_dir, settings.megatron)
-    record.export_hf = export = {"which": settings.which, "hf_path": str(hf_dir)}
+    record.export_hf = export = {"which": settings.which, "hf_path": str(hf_dir), "exit_code": None}
     if chosen is None or argv is None:
         where = settings.checkpoint_dir if chosen is None else str(chosen.weights)
         what = "no finished checkpoint (step_N/ with training_info.json)"
