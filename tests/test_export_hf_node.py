@@ -58,3 +58,26 @@ def test_head_task_exports_after_nemo_rl(
         assert job["status"] == "failed" and job["exit_code"] == export_code
         assert job["error"].startswith("error: launch.export_hf: training finished (exit 0)")
         assert launch_json["produced"]["hf_export"] is None
+
+
+def test_no_export_when_the_job_is_requeued(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A requeued job's run goes on in its next allocation: nothing is exported at this end."""
+    run_dir = _prepare(tmp_path, monkeypatch)
+
+    class Requeued(node_job._Requeue):
+        def __init__(self, job: node_job.NodeJob) -> None:
+            super().__init__(job)
+            self.requested = True
+
+        def now(self) -> None:
+            pass
+
+    monkeypatch.setattr(node_job, "_Requeue", Requeued)
+    monkeypatch.setenv("SLURM_PROCID", "0")
+    monkeypatch.setenv("STAND_IN_TRAIN_STEPS", "2")
+    assert node_job.run(run_dir) == 0
+    launch_json = read_json(run_dir / "launch.json")
+    assert launch_json["export_hf"] is None and launch_json["produced"] is None
+    assert not (run_dir / "hf").exists()

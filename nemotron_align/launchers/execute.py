@@ -11,7 +11,7 @@ from nemotron_align.config.release import require_script
 from nemotron_align.errors import EXIT_REJECTED, LaunchRejected
 from nemotron_align.launchers.plan import LaunchPlan, Strategy
 from nemotron_align.launchers.process import exec_replace, run_child
-from nemotron_align.results.export_hf import after_training
+from nemotron_align.results.export_hf import StartedAs, after_training
 
 log = logging.getLogger("nemotron_align")
 
@@ -77,8 +77,8 @@ def _finish(plan: LaunchPlan, code: int, pass_fds: tuple[int, ...] = ()) -> int:
     """After NeMo-RL: what it produced, the HF export when asked; the run's recorded end."""
     if plan.export.which != "none" and code == 0:
         log.info("exporting the %s checkpoint to Hugging Face format", plan.export.which)
-    child = (plan.python, plan.cwd, plan.env, pass_fds)
-    code = after_training(plan.record, plan.ctx.run_dir, plan.export, code, child)
+    started_as = StartedAs(plan.python, plan.cwd, plan.env, pass_fds)
+    code = after_training(plan.record, plan.ctx.run_dir, plan.export, code, started_as)
     plan.record.finish(plan.ctx.run_dir, code)
     return code
 

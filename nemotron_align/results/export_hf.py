@@ -51,13 +51,25 @@ class ExportSettings:
             megatron=bool(megatron_cfg.get("enabled")),
         )
 
-    def checkpoints(self) -> list[Checkpoint]:
-        return list_checkpoints(Path(self.checkpoint_dir)) if self.checkpoint_dir else []
+    def directory(self, nemo_rl_root: Path) -> Path | None:
+        """Where NeMo-RL saved: a relative checkpoint_dir is read from its working directory."""
+        return nemo_rl_root / self.checkpoint_dir if self.checkpoint_dir else None
 
     def pick(self, checkpoints: list[Checkpoint]) -> Checkpoint | None:
         if self.which == "best":
             return best(checkpoints, self.metric_name, self.higher_is_better)
         return latest(checkpoints)
+
+
+@dataclass(frozen=True)
+class StartedAs:
+    """How NeMo-RL was started (interpreter, the NeMo-RL root as cwd, environment, fds it
+    inherits such as the run folder's lock): the converter runs the same way."""
+
+    python: list[str]
+    cwd: Path
+    env: dict[str, str]
+    pass_fds: tuple[int, ...] = ()
 
 
 def converter_argv(
@@ -84,12 +96,14 @@ def converter_argv(
     ]
 
 
-def produced(settings: ExportSettings, checkpoints: list[Checkpoint]) -> dict[str, Any]:
+def produced(
+    settings: ExportSettings, directory: Path | None, checkpoints: list[Checkpoint]
+) -> dict[str, Any]:
     """launch.json's `produced`: the checkpoints the run left (the HF export is added by it)."""
     last = latest(checkpoints)
     top = best(checkpoints, settings.metric_name, settings.higher_is_better)
     return {
-        "checkpoint_dir": settings.checkpoint_dir or None,
+        "checkpoint_dir": str(directory) if directory else None,
         "last_step": last.step if last else None,
         "best_step": top.step if top else None,
         "metric_name": settings.metric_name,
@@ -103,47 +117,64 @@ def after_training(
     run_dir: Path,
     settings: ExportSettings,
     training_code: int,
-    child: tuple[list[str], Path, dict[str, str], tuple[int, ...]],
+    started_as: StartedAs,
 ) -> int:
-    """Fill `produced`, export when asked and training succeeded; the run's exit code.
-
-    `child` is (python, NeMo-RL root, environment, fds to pass) as NeMo-RL itself got them."""
-    checkpoints = settings.checkpoints()
-    record.produced = produced(settings, checkpoints)
+    """Fill `produced`, export when asked and training succeeded; the run's exit code."""
+    directory = settings.directory(started_as.cwd)
+    checkpoints = list_checkpoints(directory) if directory else []
+    record.produced = produced(settings, directory, checkpoints)
     if training_code != 0 or settings.which == "none":
         return training_code
-    python, cwd, env, pass_fds = child
     hf_dir = run_dir.resolve() / HF_DIR
+    record.export_hf = {"which": settings.which, "hf_path": str(hf_dir), "exit_code": None}
     chosen = settings.pick(checkpoints)
-    argv = chosen and converter_argv(python, chosen, hf_dir, settings.megatron)
-    record.export_hf = export = {"which": settings.which, "hf_path": str(hf_dir), "exit_code": None}
-    if chosen is None or argv is None:
-        where = settings.checkpoint_dir if chosen is None else str(chosen.weights)
-        what = "no finished checkpoint (step_N/ with training_info.json)"
-        if chosen is not None:
-            what = "no Megatron iter_XXXXXXX folder"
-        return _failed(record, f"{where} holds {what} to export", EXIT_EXPORT_FAILED)
+    if chosen is None:
+        return _failed(
+            record,
+            f"{directory} holds no finished checkpoint (step_N/ with training_info.json)",
+            "check checkpointing.save_period against the steps the run makes (NeMo-RL also "
+            "saves at the last step), then export a checkpoint by hand",
+        )
+    argv = converter_argv(started_as.python, chosen, hf_dir, settings.megatron)
+    if argv is None:
+        return _failed(
+            record,
+            f"{chosen.weights} holds no Megatron iter_XXXXXXX folder to convert",
+            "check that the checkpoint finished saving, then run NeMo-RL's "
+            f"{MEGATRON_CONVERTER} on it by hand",
+        )
+    return _convert(record, argv, chosen, started_as)
+
+
+def _convert(
+    record: LaunchRecord,
+    argv: list[str],
+    chosen: Checkpoint,
+    started_as: StartedAs,
+) -> int:
+    export = record.export_hf
+    assert export is not None and record.produced is not None
     export.update(step=chosen.step, checkpoint=str(chosen.path), argv=argv, start_time=now_iso())
     started = time.monotonic()
-    code = run_child(argv, cwd, env, pass_fds=pass_fds)
+    code = run_child(argv, started_as.cwd, started_as.env, pass_fds=started_as.pass_fds)
     export.update(
         end_time=now_iso(), duration_s=round(time.monotonic() - started, 3), exit_code=code
     )
     if code != 0:
-        what = f"NeMo-RL's converter exited with {code} exporting step {chosen.step}"
-        return _failed(record, what, code)
-    record.produced["hf_export"] = str(hf_dir)
+        return _failed(
+            record,
+            f"NeMo-RL's converter exited with {code} exporting step {chosen.step}",
+            "see the converter's output above, then rerun it from the NeMo-RL root "
+            "(launch.json export_hf.argv); the checkpoints stay",
+            code,
+        )
+    record.produced["hf_export"] = export["hf_path"]
     return 0
 
 
-def _failed(record: LaunchRecord, what: str, code: int) -> int:
+def _failed(record: LaunchRecord, what: str, fix: str, code: int = EXIT_EXPORT_FAILED) -> int:
     """The export failed after training succeeded: the run fails, its checkpoints stay."""
-    err = LaunchRejected(
-        "launch.export_hf",
-        f"training finished (exit 0), but {what}",
-        "the checkpoints stay in checkpointing.checkpoint_dir: see the converter's output "
-        "above, then rerun it from the NeMo-RL root (launch.json export_hf.argv)",
-    )
+    err = LaunchRejected("launch.export_hf", f"training finished (exit 0), but {what}", fix)
     record.error = err.render()
     assert record.export_hf is not None
     record.export_hf["error"] = record.error

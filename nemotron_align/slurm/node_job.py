@@ -37,7 +37,7 @@ from nemotron_align.launchers.ray_bootstrap import (
 from nemotron_align.records.job_record import update_job_record
 from nemotron_align.records.launch_record import LaunchRecord, now_iso
 from nemotron_align.records.run_lock import RunFolderBusy, RunLock, hold
-from nemotron_align.results.export_hf import ExportSettings, after_training
+from nemotron_align.results.export_hf import ExportSettings, StartedAs, after_training
 from nemotron_align.slurm.placement import SCONTROL_TIMEOUT_S, slurm_placement
 
 SLURM_JOB_JSON = "slurm_job.json"
@@ -272,8 +272,11 @@ def _after_training(
     (not when the job is requeued: its run goes on)."""
     if job.export is None:
         return code
-    child = (job.interpreter(), Path(job.nemo_rl_root), env, (lock.fd,) if lock else ())
-    return after_training(record, Path(job.job_dir), ExportSettings(**job.export), code, child)
+    started_as = StartedAs(
+        job.interpreter(), Path(job.nemo_rl_root), env, (lock.fd,) if lock else ()
+    )
+    settings = ExportSettings(**job.export)
+    return after_training(record, Path(job.job_dir), settings, code, started_as)
 
 
 def _outlive(signum: int, frame: object) -> None:
