@@ -159,7 +159,9 @@ def test_in_process_gym_run_exports(tmp_path: Path) -> None:
         "STAND_IN_NEMO_RL_API": "v0.7",
         "STAND_IN_CALLS": str(calls),
         "NEMO_GYM_EXTRA_ROOTS": str(STAND_IN_GYM),
-        "PYTHONPATH": os.pathsep.join([str(STAND_IN_ROOT), os.environ.get("PYTHONPATH", "")]),
+        "PYTHONPATH": os.pathsep.join(
+            p for p in (str(STAND_IN_ROOT), os.environ.get("PYTHONPATH")) if p
+        ),
         "NEMO_RL_ROOT": str(STAND_IN_ROOT),
     }
     result = run_cli(
