@@ -145,9 +145,11 @@ def test_export_in_every_job_of_a_multirun(tmp_path: Path, stand_in_env: dict[st
         assert (sweep / job / "hf" / "config.json").is_file()
 
 
-def test_in_process_gym_run_exports(tmp_path: Path) -> None:
-    """The Gym runner drives NeMo-RL in the launcher's process; the export follows it there.
-    The stand-in nemo_rl package trains nothing, so a checkpoint is laid down beforehand."""
+@pytest.mark.parametrize("mode", ["auto", "exec"])
+def test_in_process_gym_run_exports(mode: str, tmp_path: Path) -> None:
+    """The Gym runner drives NeMo-RL in the launcher's process (a Gym run's exec); the export
+    follows it there. The stand-in nemo_rl package trains nothing, so a checkpoint is laid down
+    beforehand."""
     run_dir = tmp_path / "run"
     checkpoint = run_dir / "checkpoints" / "step_2"
     (checkpoint / "policy" / "weights").mkdir(parents=True)
@@ -165,7 +167,13 @@ def test_in_process_gym_run_exports(tmp_path: Path) -> None:
         "NEMO_RL_ROOT": str(STAND_IN_ROOT),
     }
     result = run_cli(
-        ["algo=grpo_gym", "data=tiny", "launch.export_hf=last", f"hydra.run.dir={run_dir}"],
+        [
+            "algo=grpo_gym",
+            "data=tiny",
+            "launch.export_hf=last",
+            f"launch.mode={mode}",
+            f"hydra.run.dir={run_dir}",
+        ],
         cwd=tmp_path,
         env=env,
     )
