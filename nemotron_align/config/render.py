@@ -87,6 +87,9 @@ def to_nemo_rl_dict(cfg: DictConfig) -> dict[str, Any]:
 def unresolvable(err: OmegaConfBaseException) -> LaunchRejected:
     """A value whose interpolation cannot be resolved, with what to write instead."""
     key = getattr(err, "full_key", None) or "config"
+    refused = _refused_by_resolver(err)
+    if refused is not None:
+        return LaunchRejected(key, refused.problem, refused.fix)
     said = str(getattr(err, "msg", None) or err).strip().splitlines()[0]
     env = re.search(r"Environment variable '([^']+)' not found", said)
     if env:
@@ -102,6 +105,14 @@ def unresolvable(err: OmegaConfBaseException) -> LaunchRejected:
     else:
         fix = "fix or override the interpolation it uses"
     return LaunchRejected(key, f"cannot be resolved: {said}", fix)
+
+
+def _refused_by_resolver(err: BaseException) -> LaunchRejected | None:
+    """The refusal one of our resolvers (e.g. from_run) raised, under OmegaConf's wrapping."""
+    cause: BaseException | None = err
+    while cause is not None and not isinstance(cause, LaunchRejected):
+        cause = cause.__cause__ or cause.__context__
+    return cause
 
 
 def _resolved(cfg: DictConfig, key: str) -> Any:

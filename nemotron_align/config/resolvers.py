@@ -2,7 +2,9 @@
 
 NeMo-RL's own four (`add`, `mul`, `div`, `max`, two arguments each) so that configs written for
 NeMo-RL compose here too, `tiny_data`, the absolute path of a bundled tiny dataset file, and
-`nemo_rl_root`, the NeMo-RL checkout used unless launch.nemo_rl_root names one.
+`nemo_rl_root`, the NeMo-RL checkout used unless launch.nemo_rl_root names one, and
+`from_run`, the Hugging Face export of an earlier run
+(`policy.model_name=${from_run:<run folder>}`).
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from pathlib import Path
 from omegaconf import OmegaConf
 
 from nemotron_align.config.release import default_root
+from nemotron_align.records.lineage import run_hf_export
 
 TINY_DATA_DIR = Path(__file__).resolve().parents[1] / "tiny_data"
 
@@ -32,6 +35,7 @@ def register_resolvers() -> None:
         "max": lambda a, b: max(a, b),
         "tiny_data": tiny_data_path,
         "nemo_rl_root": default_root,
+        "from_run": run_hf_export,
     }
     for name, fn in resolvers.items():
         if not OmegaConf.has_resolver(name):

@@ -11,6 +11,7 @@ from nemotron_align.config.release import require_script
 from nemotron_align.errors import EXIT_REJECTED, LaunchRejected
 from nemotron_align.launchers.plan import LaunchPlan, Strategy
 from nemotron_align.launchers.process import exec_replace, run_child
+from nemotron_align.results.export_hf import StartedAs, after_training
 
 log = logging.getLogger("nemotron_align")
 
@@ -51,8 +52,7 @@ def _in_process(plan: LaunchPlan) -> int:
         code = run_in_process(plan.config, plan.gym, ctx.run_dir.resolve(), plan.cwd, plan.env)
     except LaunchRejected as err:
         return _refuse_start(plan, err)
-    plan.record.finish(ctx.run_dir, code)
-    return code
+    return _finish(plan, code)
 
 
 def _exec(plan: LaunchPlan) -> int:
@@ -69,8 +69,17 @@ def _subprocess(plan: LaunchPlan) -> int:
     # The child holds the lock too: if we die, the folder stays busy until it has exited.
     pass_fds = (ctx.lock.fd,) if ctx.lock else ()
     code = run_child(plan.argv, plan.cwd, plan.env, pass_fds=pass_fds)
-    plan.record.finish(ctx.run_dir, code)
     log.info("NeMo-RL exited with code %d", code)
+    return _finish(plan, code, pass_fds)
+
+
+def _finish(plan: LaunchPlan, code: int, pass_fds: tuple[int, ...] = ()) -> int:
+    """After NeMo-RL: what it produced, the HF export when asked; the run's recorded end."""
+    if plan.export.which != "none" and code == 0:
+        log.info("exporting the %s checkpoint to Hugging Face format", plan.export.which)
+    started_as = StartedAs(plan.python, plan.cwd, plan.env, pass_fds)
+    code = after_training(plan.record, plan.ctx.run_dir, plan.export, code, started_as)
+    plan.record.finish(plan.ctx.run_dir, code)
     return code
 
 

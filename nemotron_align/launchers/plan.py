@@ -14,7 +14,7 @@ from pathlib import Path
 
 from omegaconf import DictConfig, OmegaConf
 
-from nemotron_align.config.launch_schema import LaunchMode, LaunchSettings, PreflightMode
+from nemotron_align.config.launch_schema import ExportHF, LaunchMode, LaunchSettings, PreflightMode
 from nemotron_align.config.release import NemoRLInstall, inspect_install
 from nemotron_align.config.render import dump_yaml, to_nemo_rl_dict
 from nemotron_align.errors import LaunchRejected, LaunchRejectedMany
@@ -28,7 +28,9 @@ from nemotron_align.preflight import gym as gym_preflight
 from nemotron_align.preflight.checks import run_preflight
 from nemotron_align.preflight.context import PreflightContext
 from nemotron_align.preflight.pairing import Trainer, check_data_fits
+from nemotron_align.records import lineage
 from nemotron_align.records.launch_record import LaunchRecord
+from nemotron_align.results.export_hf import ExportSettings
 
 log = logging.getLogger("nemotron_align")
 
@@ -58,6 +60,8 @@ class LaunchPlan:
     argv: list[str]
     record: LaunchRecord
     env: dict[str, str]
+    # launch.export_hf with the checkpointing facts it needs (results.export_hf).
+    export: ExportSettings
 
     @property
     def cwd(self) -> Path:
@@ -70,9 +74,19 @@ def _check_env(settings: LaunchSettings) -> None:
         raise LaunchRejectedMany([env_secret_refused(name) for name in secrets])
 
 
-def _choose_mode(settings: LaunchSettings, multirun: bool) -> LaunchMode:
+def _choose_mode(settings: LaunchSettings, multirun: bool, trainer: Trainer) -> LaunchMode:
+    # Exec leaves nothing behind to export after NeMo-RL; in-process (the Gym runner) does.
+    exports = settings.export_hf is not ExportHF.none and trainer is not Trainer.grpo_nemo_gym
     if settings.mode is LaunchMode.auto:
-        return LaunchMode.subprocess if multirun else LaunchMode.exec
+        return LaunchMode.subprocess if multirun or exports else LaunchMode.exec
+    if settings.mode is LaunchMode.exec and exports:
+        raise LaunchRejected(
+            "launch.mode",
+            f"exec cannot export (launch.export_hf={settings.export_hf.value}): NeMo-RL "
+            "replaces the launcher, and nothing is left to run the converter after it",
+            "use launch.mode=auto (the default) or launch.mode=subprocess, or drop "
+            "launch.export_hf",
+        )
     if settings.mode is LaunchMode.exec and multirun:
         raise LaunchRejected(
             "launch.mode",
@@ -94,6 +108,16 @@ def _strategy(
     if settings.dry_run:
         return Strategy.dry_run, recorded
     return Strategy(recorded), recorded
+
+
+def _check_export(settings: LaunchSettings, config: dict) -> None:
+    if settings.export_hf is not ExportHF.none and not config["checkpointing"].get("enabled"):
+        raise LaunchRejected(
+            "launch.export_hf",
+            f"{settings.export_hf.value} exports a checkpoint, but checkpointing.enabled is "
+            "false: the run would save none",
+            "drop checkpointing.enabled=false, or drop launch.export_hf",
+        )
 
 
 def _write_config(ctx: LaunchContext, text: str) -> None:
@@ -159,9 +183,10 @@ def _checks(config: dict, ctx: LaunchContext, context: PreflightContext) -> list
 def prepare(cfg: DictConfig, ctx: LaunchContext) -> LaunchPlan:
     settings = launch_settings(cfg)
     _check_env(settings)
-    mode = _choose_mode(settings, ctx.multirun)
     config = to_nemo_rl_dict(cfg)
     trainer = check_data_fits(config, ctx.algo, ctx.data)
+    mode = _choose_mode(settings, ctx.multirun, trainer)
+    _check_export(settings, config)
     install = inspect_install(settings.nemo_rl_root)
     gym, roots = None, []
     if trainer is Trainer.grpo_nemo_gym:
@@ -194,6 +219,7 @@ def prepare(cfg: DictConfig, ctx: LaunchContext) -> LaunchPlan:
         relaunch=relaunch_command(ctx.run_dir, ctx.composed_config_dir),
         warnings=warnings,
         relaunched_from=str(ctx.relaunched_from) if ctx.relaunched_from else None,
+        consumed=lineage.consumed(config),
     )
     record.keep_history(ctx.run_dir)
     return LaunchPlan(
@@ -208,6 +234,7 @@ def prepare(cfg: DictConfig, ctx: LaunchContext) -> LaunchPlan:
         argv=argv,
         record=record,
         env=child_environment(settings.env),
+        export=ExportSettings.from_config(config, settings.export_hf.value),
     )
 
 

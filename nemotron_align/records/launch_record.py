@@ -54,6 +54,12 @@ class LaunchRecord:
     # Records of earlier launches of the same run folder (relaunches), oldest first; see
     # unrecorded_status for the "status" one may get.
     previous_launches: list[dict[str, Any]] = field(default_factory=list)
+    # Lineage (nemotron_align.records.lineage): the data files and models the run starts from,
+    # and, after it, what it left (nemotron_align.results.export_hf).
+    consumed: dict[str, Any] | None = None
+    produced: dict[str, Any] | None = None
+    # launch.export_hf=best|last: which checkpoint, the converter's argv and exit code, times.
+    export_hf: dict[str, Any] | None = None
 
     @classmethod
     def read(cls, run_dir: Path) -> LaunchRecord:
@@ -66,6 +72,7 @@ class LaunchRecord:
             earlier = asdict(self)
             self.previous_launches = [*earlier.pop("previous_launches"), _with_status(earlier)]
             self.end_time = self.exit_code = self.error = None
+            self.produced = self.export_hf = None
         self.argv, self.python = argv, python
         self.launcher_python = sys.executable
         self.host, self.pid = socket.gethostname(), os.getpid()

@@ -37,6 +37,7 @@ from nemotron_align.launchers.ray_bootstrap import (
 from nemotron_align.records.job_record import update_job_record
 from nemotron_align.records.launch_record import LaunchRecord, now_iso
 from nemotron_align.records.run_lock import RunFolderBusy, RunLock, hold
+from nemotron_align.results.export_hf import ExportSettings, StartedAs, after_training
 from nemotron_align.slurm.placement import SCONTROL_TIMEOUT_S, slurm_placement
 
 SLURM_JOB_JSON = "slurm_job.json"
@@ -79,6 +80,8 @@ class NodeJob:
     ray_port: int
     ray_start_args: list[str]
     ray_ready_timeout_s: float
+    # launch.export_hf and its checkpointing facts (results.export_hf.ExportSettings), as a dict.
+    export: dict | None = None
 
     def interpreter(self) -> list[str]:
         return list(self.python) if self.python else [sys.executable]
@@ -251,12 +254,29 @@ def _run(job: NodeJob, job_dir: Path, lock: RunLock | None) -> int:
     finally:
         signal.signal(signal.SIGUSR2, previous)
     if head:
+        if not requeue.requested:
+            code = _after_training(job, record, code, env, lock)
         record.finish(job_dir, code)
         if not requeue.requested:
-            _end(job, status=_status(code), code=code, started=started)
+            status = "failed" if record.error else _status(code)  # a failed export
+            _end(job, status=status, code=code, started=started, error=record.error)
     if requeue.requested:
         requeue.now()
     return code
+
+
+def _after_training(
+    job: NodeJob, record: LaunchRecord, code: int, env: dict[str, str], lock: RunLock | None
+) -> int:
+    """The head task, in the same Slurm job: what the run produced, the HF export when asked
+    (not when the job is requeued: its run goes on)."""
+    if job.export is None:
+        return code
+    started_as = StartedAs(
+        job.interpreter(), Path(job.nemo_rl_root), env, (lock.fd,) if lock else ()
+    )
+    settings = ExportSettings(**job.export)
+    return after_training(record, Path(job.job_dir), settings, code, started_as)
 
 
 def _outlive(signum: int, frame: object) -> None:

@@ -1,0 +1,6 @@
+"""Stand-in for NeMo-RL examples/converters/convert_dcp_to_hf.py (tests only)."""
+
+from stand_in_converter import convert
+
+if __name__ == "__main__":
+    convert("--dcp-ckpt-path")
