@@ -56,19 +56,31 @@ def _sweep_jobs(folder: Path) -> list[Job]:
         record = read_job_record(path.parent)
         if not record:
             continue
-        job_folder = Path(record.get("job_folder") or path.parent)
+        # Where the record lies, not the job_folder it names: the sweep may have been moved.
+        job_folder = path.parent
         jobs.append(
             Job(
                 name=str(record["job"]),
                 folder=job_folder,
                 overrides=list(record.get("overrides") or []),
-                status=str(record.get("status") or "unknown"),
+                status=_sweep_job_status(record, job_folder),
                 exit_code=record.get("exit_code"),
                 slurm_job_id=record.get("slurm_job_id"),
                 config=_config(job_folder),
             )
         )
     return sorted(jobs, key=lambda j: int(j.name))
+
+
+def _sweep_job_status(record: dict[str, Any], folder: Path) -> str:
+    """A local job "running" whose folder lock has been taken and is free now lost its launcher
+    (killed); a Slurm job's liveness is Slurm's to tell (nemotron_align.status asks sacct)."""
+    status = str(record.get("status") or "unknown")
+    lock = folder / LOCK_FILE
+    local = not record.get("slurm_job_id")
+    if status == "running" and local and lock.exists() and not _lock_held(lock):
+        return "crashed"
+    return status
 
 
 def _run_job(folder: Path) -> Job:
