@@ -42,8 +42,9 @@ def report(*args: str | Path) -> subprocess.CompletedProcess[str]:
 
 @pytest.fixture(scope="module")
 def live_sweep(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    """A β sweep where β=0.05 failed (exit 9), β=0.1 succeeded and β=0.3 is still running (the
-    basic launcher runs jobs in turn, so the running one is the last); stopped afterwards."""
+    """A β sweep exporting its best checkpoints, where β=0.05 failed (exit 9), β=0.1 succeeded
+    (and exported) and β=0.3 is still running (the basic launcher runs jobs in turn, so the
+    running one is the last); stopped afterwards."""
     tmp_path = tmp_path_factory.mktemp("report")
     sweep_dir = tmp_path / "sweep"
     record = tmp_path / "record.json"
@@ -55,7 +56,14 @@ def live_sweep(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
         "STAND_IN_WAIT_FOR_SIGNAL": f"{BETA_KEY}=0.3",
         "STAND_IN_WAIT_S": "120",
     }
-    argv = ["-m", "algo=dpo", "data=tiny", "sweep=dpo_beta", f"hydra.sweep.dir={sweep_dir}"]
+    argv = [
+        "-m",
+        "algo=dpo",
+        "data=tiny",
+        "sweep=dpo_beta",
+        "launch.export_hf=best",
+        f"hydra.sweep.dir={sweep_dir}",
+    ]
     proc = start_cli(argv, cwd=tmp_path, env=env, start_new_session=True)
     try:
         wait_for_file(Path(f"{record}.ready"), proc=proc)
@@ -107,6 +115,7 @@ def test_report_of_a_sweep_with_a_failed_and_a_running_job(live_sweep: Path) -> 
         "metric_best_step",
         "validation-default/accuracy",
         "best_checkpoint",
+        "hf_export",
         "best",
     ]
     assert [(r[BETA_KEY], r["status"], r["exit_code"], r["best"]) for r in rows] == [
@@ -208,3 +217,42 @@ def test_an_out_folder_that_cannot_be_written_is_refused(live_sweep: Path, tmp_p
     assert result.returncode == 2
     assert result.stderr.startswith(f"error: {not_a_folder}: cannot write the report there")
     assert "fix: pass --out <folder>" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_a_beta_sweep_end_to_end_launch_status_report_export(live_sweep: Path) -> None:
+    """The questions after a sweep, answered from its folder alone: which jobs ended how (status),
+    which β won and where its best checkpoint is (report), and that checkpoint in HF format."""
+    status = subprocess.run(
+        [sys.executable, "-m", "nemotron_align.status", str(live_sweep), "--json"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert status.returncode == 0, status.stderr
+    facts = {j["job"]: j for j in json.loads(status.stdout)["jobs"]}
+    assert {n: (j["status"], j["progress"]["last_step"]) for n, j in facts.items()} == {
+        "0": ("failed", STEPS),
+        "1": ("succeeded", STEPS),
+        "2": ("running", STEPS),
+    }
+    progress = {
+        row["job"]: row["progress"] for row in json.loads((live_sweep / "sweep.json").read_text())
+    }
+    assert {n: p["last_step"] for n, p in progress.items()} == {0: STEPS, 1: STEPS, 2: STEPS}
+
+    result = report(live_sweep)
+    assert result.returncode == 0, result.stderr
+    winner = json.loads((live_sweep / "report.json").read_text())["jobs"][1]
+    assert winner["best"] and winner["best_checkpoint"] == str(live_sweep / "1/checkpoints/step_60")
+
+    # Only the job that succeeded exported: its best checkpoint, by NeMo-RL's own converter.
+    launches = [json.loads((live_sweep / str(n) / "launch.json").read_text()) for n in range(3)]
+    export = launches[1]["export_hf"]
+    assert (export["step"], export["exit_code"]) == (STEPS, 0)
+    assert export["checkpoint"] == winner["best_checkpoint"]
+    assert winner["hf_export"] == str(live_sweep / "1" / "hf")
+    assert (live_sweep / "1" / "hf" / "config.json").is_file()
+    assert launches[1]["produced"]["best_step"] == STEPS
+    assert launches[0]["export_hf"] is None and not (live_sweep / "0" / "hf").exists()
+    assert launches[2]["end_time"] is None and not (live_sweep / "2" / "hf").exists()

@@ -54,6 +54,8 @@ Wanted = Callable[[str], bool]
 def read_metrics(root: Path, folders: list[Path], wanted: Wanted) -> dict[Path, RunMetrics]:
     """Each folder's metrics (folders under root; a folder without events gets empty metrics).
     `wanted(tag)` says which tags to read whole."""
+    if not root.is_dir():
+        return {folder: RunMetrics() for folder in folders}
     from tensorboard_data_server import server_binary
 
     binary = server_binary()

@@ -3,7 +3,7 @@
 One record per job, the same fields everywhere: `job`, the swept keys (one column each),
 `status`, `exit_code`, `steps` (the last step logged), `metric_last`, `metric_best`,
 `metric_best_step`, the last value of each other validation tag (one column each, named by the
-tag), `best_checkpoint` and `best` (the winning job).
+tag), `best_checkpoint`, `hf_export` (launch.export_hf's output) and `best` (the winning job).
 """
 
 from __future__ import annotations
@@ -44,6 +44,7 @@ def record(row: Row, report: Report) -> dict[str, Any]:
         "metric_best_step": best[0] if best else None,
         "validation": row.validation,
         "best_checkpoint": str(row.best_checkpoint) if row.best_checkpoint else None,
+        "hf_export": row.hf_export,
         "best": row.best,
     }
 
@@ -72,6 +73,7 @@ def csv_rows(report: Report) -> list[dict[str, Any]]:
                 **{key: rec[key] for key in CSV_FIELDS},
                 **{tag: row.validation.get(tag) for tag in tags},
                 "best_checkpoint": rec["best_checkpoint"],
+                "hf_export": row.hf_export or "",
                 "best": row.best,
             }
         )
@@ -110,6 +112,9 @@ def print_table(report: Report) -> None:
     for header in [*headers, *(tag.replace("/", "/\n") for tag in tags)]:
         table.add_column(header, overflow="fold")
     table.add_column("best checkpoint", no_wrap=True)
+    exported = any(row.hf_export for row in report.rows)
+    if exported:
+        table.add_column("HF export", no_wrap=True)
     for row in report.rows:
         best = row.best_point(report.ranking.higher_is_better)
         checkpoint = row.best_checkpoint
@@ -122,6 +127,7 @@ def print_table(report: Report) -> None:
             f"{best[1]:.4g} ({best[0]})" if best else "",
             *(_number(row.validation.get(tag)) for tag in tags),
             _relative(checkpoint, report.folder) if checkpoint else "",
+            *([_relative(Path(row.hf_export), report.folder) if row.hf_export else ""] * exported),
             style="bold green" if row.best else None,
         )
     console.print(table)

@@ -8,12 +8,14 @@ job's own `checkpointing` settings, whatever metric the report ranks by.
 
 from __future__ import annotations
 
+import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from nemotron_align.errors import LaunchRejected
+from nemotron_align.records.launch_record import LAUNCH_JSON
 from nemotron_align.results import checkpoints
 from nemotron_align.results.jobs import Job, find_jobs
 from nemotron_align.results.metric_tags import candidate_tags, is_validation, tag_for
@@ -40,6 +42,8 @@ class Row:
     # The last value of every other validation tag.
     validation: dict[str, float]
     best_checkpoint: Path | None
+    # The run's Hugging Face export (launch.export_hf), from launch.json's `produced`.
+    hf_export: str | None = None
     best: bool = False
 
     @property
@@ -168,7 +172,16 @@ def _row(job: Job, swept: dict[str, str], metrics: RunMetrics, ranking: Ranking)
         series=series,
         validation=validation,
         best_checkpoint=_best_checkpoint(job.config),
+        hf_export=_hf_export(job.folder),
     )
+
+
+def _hf_export(folder: Path) -> str | None:
+    try:
+        produced = json.loads((folder / LAUNCH_JSON).read_text()).get("produced") or {}
+    except (OSError, ValueError):
+        return None
+    return produced.get("hf_export")
 
 
 def _best_checkpoint(config: dict[str, Any]) -> Path | None:
