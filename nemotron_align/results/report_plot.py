@@ -5,10 +5,10 @@ key, otherwise per job. Drawn headless (matplotlib's Agg backend), 1200 x 450 pi
 from __future__ import annotations
 
 import io
-import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from nemotron_align.io.atomic_file import write_atomically
 from nemotron_align.results.report_rows import Report, Row
 
 if TYPE_CHECKING:
@@ -69,11 +69,13 @@ def write_plot(report: Report, out: Path) -> Path:
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png")
     path = out / REPORT_PNG
-    _write_atomically(path, buffer.getvalue())
+    write_atomically(path, buffer.getvalue())
     return path
 
 
 def _best_and_final(report: Report, axes: Axes, tag: str) -> None:
+    from matplotlib.ticker import NullFormatter
+
     key = numeric_sweep(report)
     higher = report.ranking.higher_is_better
     rows = [r for r in report.rows if r.series.values]
@@ -86,13 +88,22 @@ def _best_and_final(report: Report, axes: Axes, tag: str) -> None:
         if row.best:
             axes.plot([x[row.job]], [value], "*", markersize=18, color="gold", label="best job")
         if row.status != "succeeded":
+            # Left of and below the point, so a job at the plot's edge keeps its label inside.
             axes.annotate(
-                row.status, (x[row.job], value), textcoords="offset points", xytext=(4, 6)
+                row.status,
+                (x[row.job], value),
+                textcoords="offset points",
+                xytext=(-6, -4),
+                ha="right",
+                va="top",
             )
     if key:
         values = [x[r.job] for r in report.rows]
         if min(values) > 0 and max(values) / min(values) >= 10:
             axes.set_xscale("log")
+            # The swept values themselves as ticks, written plainly (not 3x10^-2).
+            axes.set_xticks(sorted(set(values)), [f"{v:g}" for v in sorted(set(values))])
+            axes.xaxis.set_minor_formatter(NullFormatter())  # no minor tick labels
         axes.set(xlabel=key)
     else:
         labels = [f"job {r.job}" for r in report.rows]
@@ -101,9 +112,3 @@ def _best_and_final(report: Report, axes: Axes, tag: str) -> None:
     axes.set(ylabel=tag, title="best and final value per job")
     if rows:
         axes.legend(fontsize="small")
-
-
-def _write_atomically(path: Path, data: bytes) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_bytes(data)
-    tmp.replace(path)
