@@ -1,15 +1,17 @@
 """OmegaConf resolvers available to every config.
 
 NeMo-RL's own four (`add`, `mul`, `div`, `max`, two arguments each) so that configs written for
-NeMo-RL compose here too, `tiny_data`, the absolute path of a bundled tiny dataset file, and
+NeMo-RL compose here too, `tiny_data`, the absolute path of a bundled tiny dataset file,
 `nemo_rl_root`, the NeMo-RL checkout used unless launch.nemo_rl_root names one;
 `from_run`, the Hugging Face export of an earlier run
 (`policy.model_name=${from_run:<run folder>}`);
-`must_save_by`, NeMo-RL's `checkpointing.checkpoint_must_save_by` from a Slurm time limit.
+`must_save_by`, NeMo-RL's `checkpointing.checkpoint_must_save_by` from a Slurm time limit;
+`run_identity`, one id per run folder (the W&B run id of every launch into it).
 """
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 from omegaconf import OmegaConf
@@ -48,6 +50,13 @@ def must_save_by(timeout_min: int | None, signal_delay_s: int) -> str | None:
     return f"{days:02d}:{hours:02d}:{minutes:02d}:{secs:02d}"
 
 
+def run_identity(run_dir: str) -> str:
+    """The id of the run in `run_dir`, from its absolute path: every launch into the folder
+    (a relaunch, a Slurm requeue) gets the same, another folder another. 16 hex digits: valid as
+    a W&B run id (which forbids `/`)."""
+    return hashlib.sha256(str(Path(run_dir).resolve()).encode()).hexdigest()[:16]
+
+
 def register_resolvers() -> None:
     resolvers = {
         "add": lambda a, b: a + b,
@@ -58,6 +67,7 @@ def register_resolvers() -> None:
         "nemo_rl_root": default_root,
         "from_run": run_hf_export,
         "must_save_by": must_save_by,
+        "run_identity": run_identity,
     }
     for name, fn in resolvers.items():
         if not OmegaConf.has_resolver(name):
