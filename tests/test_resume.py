@@ -13,7 +13,7 @@ from conftest import DRY, STAND_IN_ROOT, read_json, run_cli
 from nemo_rl_real_support import VENV_SIDE, real_tree, run_in_venv
 
 from nemotron_align.config.launch_schema import LaunchSettings, ResumeMode
-from nemotron_align.config.release import RELEASES
+from nemotron_align.config.release import RELEASES, NemoRLInstall
 from nemotron_align.preflight.context import PreflightContext
 from nemotron_align.preflight.pairing import Trainer
 from nemotron_align.preflight.resume import resume_point, resume_problems
@@ -31,15 +31,16 @@ def write_checkpoint(checkpoint_dir: Path, step: int, model: str = MODEL) -> Pat
     return path
 
 
-def _problems(tmp_path: Path, mode: ResumeMode, model: str = MODEL) -> list[str]:
+def _problems(
+    tmp_path: Path, mode: ResumeMode, model: str = MODEL, checkpoint_dir: str | None = None
+) -> list[str]:
     config = {
-        "checkpointing": {"checkpoint_dir": str(tmp_path / "checkpoints")},
+        "checkpointing": {"checkpoint_dir": checkpoint_dir or str(tmp_path / "checkpoints")},
         "policy": {"model_name": model},
     }
+    install = NemoRLInstall(root=tmp_path / "nemo-rl", version=None, commit=None, release=None)
     context = PreflightContext(
-        trainer=Trainer.dpo,
-        settings=LaunchSettings(resume=mode),
-        install=None,  # type: ignore[arg-type]
+        trainer=Trainer.dpo, settings=LaunchSettings(resume=mode), install=install
     )
     return [p.render() for p in resume_problems(config, context)]
 
@@ -94,6 +95,12 @@ def test_the_same_local_model_under_another_spelling_is_accepted(tmp_path: Path)
     model.mkdir()
     write_checkpoint(tmp_path / "checkpoints", 1, model=str(model))
     assert _problems(tmp_path, ResumeMode.auto, model=f"{tmp_path}/./model") == []
+
+
+def test_a_relative_checkpoint_dir_is_nemo_rls_under_its_root(tmp_path: Path) -> None:
+    write_checkpoint(tmp_path / "nemo-rl" / "results" / "dpo", 2)
+    (problem,) = _problems(tmp_path, ResumeMode.never, checkpoint_dir="results/dpo")
+    assert f"{tmp_path / 'nemo-rl' / 'results' / 'dpo'} holds checkpoints" in problem
 
 
 def test_an_unfinished_newest_checkpoint_is_refused(tmp_path: Path) -> None:

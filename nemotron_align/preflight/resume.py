@@ -35,7 +35,8 @@ def resume_point(checkpoint_dir: Path) -> Path | None:
 
 
 def resume_problems(config: dict, context: PreflightContext) -> list[LaunchRejected]:
-    checkpoint_dir = Path(config["checkpointing"]["checkpoint_dir"])
+    # A relative path is NeMo-RL's, whose working directory is the NeMo-RL root.
+    checkpoint_dir = context.install.root / config["checkpointing"]["checkpoint_dir"]
     point = resume_point(checkpoint_dir)
     mode = context.settings.resume
     if mode is ResumeMode.never and point is not None:
