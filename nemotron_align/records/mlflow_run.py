@@ -5,14 +5,19 @@ interpreter with mlflow), as a file: it imports nothing of ours (see records/mlf
         [--artifact-location PATH] [--run-name NAME]
 
 The run is the oldest in the experiment tagged `nemotron_align.run_dir=DIR`; without one it is
-created with that tag. The experiment (MLflow's default one without a name) is created when
-missing, as NeMo-RL's MLflowLogger would. Exit 3: mlflow is not installed here.
+created with that tag. The experiment (without --experiment: $MLFLOW_EXPERIMENT_NAME, as NeMo-RL
+reads it, else MLflow's default one) is created when missing, at --artifact-location or MLflow's
+default (NeMo-RL would take its exp_NNN/mlflow log folder, which changes per launch). The
+tracking URI without --tracking-uri: $MLFLOW_TRACKING_URI, as mlflow reads it. Exit 3: mlflow is
+not installed here.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+from typing import Any
 
 RUN_DIR_TAG = "nemotron_align.run_dir"
 NO_MLFLOW = 3
@@ -35,7 +40,8 @@ def main(argv: list[str]) -> int:
     if args.tracking_uri:
         mlflow.set_tracking_uri(args.tracking_uri)
     client = MlflowClient()
-    experiment_id = _experiment_id(client, args.experiment, args.artifact_location)
+    experiment = args.experiment or os.environ.get("MLFLOW_EXPERIMENT_NAME")
+    experiment_id = _experiment_id(client, experiment, args.artifact_location)
     # Single quotes delimit the value in MLflow's filter grammar; a path holding one is escaped.
     value = args.run_dir.replace("\\", "\\\\").replace("'", "\\'")
     found = client.search_runs(
@@ -53,13 +59,14 @@ def main(argv: list[str]) -> int:
     return 0
 
 
-def _experiment_id(client: object, name: str | None, artifact_location: str | None) -> str:
+def _experiment_id(client: Any, name: str | None, artifact_location: str | None) -> str:
+    """`client` is an mlflow MlflowClient (mlflow is imported only once known to be there)."""
     if name is None:
         return "0"  # MLflow's default experiment
-    experiment = client.get_experiment_by_name(name)  # type: ignore[attr-defined]
+    experiment = client.get_experiment_by_name(name)
     if experiment is not None:
         return experiment.experiment_id
-    return client.create_experiment(name, artifact_location=artifact_location)  # type: ignore[attr-defined]
+    return client.create_experiment(name, artifact_location=artifact_location)
 
 
 if __name__ == "__main__":
