@@ -5,7 +5,6 @@ continues the same W&B run; the key snapshots know wandb.init's own keyword argu
 from __future__ import annotations
 
 import json
-import os
 import re
 from pathlib import Path
 
@@ -83,22 +82,21 @@ def test_the_snapshots_list_is_the_real_wandb_inits(
 
 
 def _start_wandb(tree: Path, run_dir: Path, scratch: Path) -> dict:
-    """NeMo-RL's WandbLogger from the run's nemo_rl.yaml, offline, as a launch starts it."""
+    """NeMo-RL's WandbLogger from the run's nemo_rl.yaml (offline), as a launch starts it."""
     config = run_dir / "nemo_rl.yaml"
     config.write_text(dump_yaml(_rendered(run_dir)))
-    os.environ["WANDB_MODE"] = "offline"
-    try:
-        result = run_in_venv(tree, [str(WANDB_DRIVER), str(config), str(run_dir / "logs")], scratch)
-    finally:
-        del os.environ["WANDB_MODE"]
+    result = run_in_venv(tree, [str(WANDB_DRIVER), str(config), str(run_dir / "logs")], scratch)
     assert result.returncode == 0, result.stderr[-3000:]
     return json.loads(result.stdout.splitlines()[-1])
 
 
 @pytest.mark.nemo_rl_real
 @pytest.mark.parametrize("release", RELEASES)
-def test_two_launches_of_a_folder_are_one_wandb_run(release: str, tmp_path: Path) -> None:
+def test_two_launches_of_a_folder_are_one_wandb_run(
+    release: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     tree = real_tree(release)
+    monkeypatch.setenv("WANDB_MODE", "offline")
     venv_python()
     run_dir, other = tmp_path / "run", tmp_path / "other"
     run_dir.mkdir()

@@ -5,7 +5,6 @@ Real mlflow (the NeMo-RL venv's) on a sqlite:/// tracking URI."""
 from __future__ import annotations
 
 import json
-import os
 import stat
 import sys
 from pathlib import Path
@@ -17,7 +16,7 @@ from nemo_rl_real_support import VENV_SIDE, real_tree, run_in_venv, venv_python
 from nemotron_align.config.release import RELEASES
 from nemotron_align.launchers.process import child_environment
 from nemotron_align.records.launch_record import LaunchRecord
-from nemotron_align.records.mlflow_identity import ensure_mlflow_run, mlflow_target
+from nemotron_align.records.mlflow_identity import MlflowRun, ensure_mlflow_run, mlflow_target
 from nemotron_align.slurm import node_job
 
 EXPERIMENT = "nemotron-align-test"
@@ -28,7 +27,9 @@ def _target(tmp_path: Path) -> dict[str, str]:
     return {"tracking_uri": f"sqlite:///{tmp_path / 'mlflow.db'}", "experiment_name": EXPERIMENT}
 
 
-def _ensure(tmp_path: Path, run_dir: Path, python: list[str], env: dict | None = None):
+def _ensure(
+    tmp_path: Path, run_dir: Path, python: list[str], env: dict[str, str] | None = None
+) -> MlflowRun:
     env = child_environment(env or {})
     return ensure_mlflow_run(_target(tmp_path), python, run_dir, tmp_path, env)
 
@@ -92,20 +93,19 @@ def test_two_launches_of_a_folder_get_one_run(tmp_path: Path) -> None:
 
 @pytest.mark.nemo_rl_real
 @pytest.mark.parametrize("release", RELEASES)
-def test_real_mlflow_logger_logs_into_the_folders_run(release: str, tmp_path: Path) -> None:
+def test_real_mlflow_logger_logs_into_the_folders_run(
+    release: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     tree = real_tree(release)
     run_id = _ensure(tmp_path, tmp_path / "run", [venv_python()]).run_id
     assert run_id
     target = _target(tmp_path)
-    os.environ["MLFLOW_RUN_ID"] = run_id
-    try:
-        result = run_in_venv(
-            tree,
-            [str(LOGGER_DRIVER), target["tracking_uri"], EXPERIMENT, str(tmp_path / "logs")],
-            tmp_path,
-        )
-    finally:
-        del os.environ["MLFLOW_RUN_ID"]
+    monkeypatch.setenv("MLFLOW_RUN_ID", run_id)
+    result = run_in_venv(
+        tree,
+        [str(LOGGER_DRIVER), target["tracking_uri"], EXPERIMENT, str(tmp_path / "logs")],
+        tmp_path,
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     assert result.stdout.split()[-1] == run_id
     check = (
