@@ -16,6 +16,7 @@ from conftest import (
 )
 
 from nemotron_align.config.relaunch import relaunch_args
+from nemotron_align.config.resolvers import run_identity
 
 
 def test_relaunch_reproduces_the_run(tmp_path: Path) -> None:
@@ -52,7 +53,10 @@ def test_relaunch_reproduces_the_run(tmp_path: Path) -> None:
     other = tmp_path / "other"
     moved = run_cli([*relaunch[3:-1], f"hydra.run.dir={other}"], cwd=elsewhere)
     assert moved.returncode == 0, moved.stderr
-    assert (other / "nemo_rl.yaml").read_text() == original.replace(str(run_dir), str(other))
+    moved_paths = original.replace(str(run_dir), str(other))
+    # and the folder's W&B run id (logger.wandb.id, one per folder)
+    expected = moved_paths.replace(run_identity(str(run_dir)), run_identity(str(other)))
+    assert (other / "nemo_rl.yaml").read_text() == expected
 
     # A different config into the same folder is refused; the folder is untouched.
     changed = run_cli([*relaunch[3:], "grpo.num_generations_per_prompt=16"], cwd=elsewhere)

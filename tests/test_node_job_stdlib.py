@@ -46,3 +46,4 @@ def test_node_job_imports_only_the_standard_library_and_its_own_modules() -> Non
     assert not foreign, sorted(foreign)
     assert "nemotron_align.slurm.placement" in modules
     assert "nemotron_align.results.export_hf" in modules
+    assert "nemotron_align.records.mlflow_identity" in modules

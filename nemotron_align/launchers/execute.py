@@ -11,6 +11,7 @@ from nemotron_align.config.release import require_script
 from nemotron_align.errors import EXIT_REJECTED, LaunchRejected
 from nemotron_align.launchers.plan import LaunchPlan, Strategy
 from nemotron_align.launchers.process import exec_replace, run_child
+from nemotron_align.records.mlflow_identity import ensure_mlflow_run, mlflow_target
 from nemotron_align.results.export_hf import StartedAs, after_training
 
 log = logging.getLogger("nemotron_align")
@@ -83,6 +84,23 @@ def _finish(plan: LaunchPlan, code: int, pass_fds: tuple[int, ...] = ()) -> int:
     return code
 
 
+def _in_mlflow_run(start: Start) -> Start:
+    """NeMo-RL logs into the run folder's one MLflow run (see records/mlflow_identity)."""
+
+    def started(plan: LaunchPlan) -> int:
+        found = ensure_mlflow_run(
+            mlflow_target(plan.config), plan.python, plan.ctx.run_dir, plan.cwd, plan.env
+        )
+        if found.warning:
+            log.warning("%s", found.warning)
+            plan.record.warnings.append(found.warning)
+        if found.run_id:
+            plan.env["MLFLOW_RUN_ID"] = plan.record.mlflow_run_id = found.run_id
+        return start(plan)
+
+    return started
+
+
 def _from_here(start: Start) -> Start:
     """A run started from this machine: shown first, and refused (a dry run: warned) when
     NeMo-RL's script is missing from the checkout."""
@@ -104,9 +122,9 @@ def _from_here(start: Start) -> Start:
 STRATEGIES: dict[Strategy, Start] = {
     Strategy.slurm: _prepare_slurm_job,
     Strategy.dry_run: _from_here(_dry_run),
-    Strategy.in_process: _from_here(_in_process),
-    Strategy.exec: _from_here(_exec),
-    Strategy.subprocess: _from_here(_subprocess),
+    Strategy.in_process: _from_here(_in_mlflow_run(_in_process)),
+    Strategy.exec: _from_here(_in_mlflow_run(_exec)),
+    Strategy.subprocess: _from_here(_in_mlflow_run(_subprocess)),
 }
 
 

@@ -18,6 +18,7 @@ from nemotron_align.preflight.context import PreflightContext
 from nemotron_align.preflight.data import check_data
 from nemotron_align.preflight.nemo_rl_schema import nemo_rl_importable, schema_problems
 from nemotron_align.preflight.pairing import Trainer
+from nemotron_align.preflight.resume import resume_problems
 from nemotron_align.preflight.semantics import check_semantics
 
 log = logging.getLogger("nemotron_align")
@@ -89,6 +90,7 @@ CHECKS: tuple[Check, ...] = (
     schema_or_key_problems,
     gym_run_problems,
     data_problems,
+    resume_problems,
 )
 
 

@@ -51,6 +51,8 @@ class LaunchRecord:
     # What the checks found that does not stop the launch, rendered ("warning: ..."); in a dry
     # run also what would stop the real one (e.g. no NeMo-RL at the root).
     warnings: list[str] = field(default_factory=list)
+    # The run folder's one MLflow run, handed to NeMo-RL as MLFLOW_RUN_ID (records/mlflow_identity).
+    mlflow_run_id: str | None = None
     # Records of earlier launches of the same run folder (relaunches), oldest first; see
     # unrecorded_status for the "status" one may get.
     previous_launches: list[dict[str, Any]] = field(default_factory=list)

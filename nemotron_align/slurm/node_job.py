@@ -36,6 +36,7 @@ from nemotron_align.launchers.ray_bootstrap import (
 )
 from nemotron_align.records.job_record import update_job_record
 from nemotron_align.records.launch_record import LaunchRecord, now_iso
+from nemotron_align.records.mlflow_identity import ensure_mlflow_run
 from nemotron_align.records.run_lock import RunFolderBusy, RunLock, hold
 from nemotron_align.results.export_hf import ExportSettings, StartedAs, after_training
 from nemotron_align.slurm.placement import SCONTROL_TIMEOUT_S, slurm_placement
@@ -82,6 +83,8 @@ class NodeJob:
     ray_ready_timeout_s: float
     # launch.export_hf and its checkpointing facts (results.export_hf.ExportSettings), as a dict.
     export: dict | None = None
+    # records/mlflow_identity.mlflow_target: the MLflow run the head task gets or creates.
+    mlflow: dict[str, str] | None = None
 
     def interpreter(self) -> list[str]:
         return list(self.python) if self.python else [sys.executable]
@@ -244,6 +247,8 @@ def _run(job: NodeJob, job_dir: Path, lock: RunLock | None) -> int:
     if head:
         record.begin(job_dir, argv=argv, python=job.interpreter())
     env = child_environment(restore_secrets(job.env))
+    if head:
+        _in_mlflow_run(job, job_dir, record, env)
     requeue = _Requeue(job)
     previous = signal.getsignal(signal.SIGUSR2)
     # One task asks Slurm to requeue the job; the others must only outlive the signal (a Python
@@ -277,6 +282,16 @@ def _after_training(
     )
     settings = ExportSettings(**job.export)
     return after_training(record, Path(job.job_dir), settings, code, started_as)
+
+
+def _in_mlflow_run(job: NodeJob, job_dir: Path, record: LaunchRecord, env: dict[str, str]) -> None:
+    """The job's one MLflow run, the same after a requeue (see records/mlflow_identity)."""
+    found = ensure_mlflow_run(job.mlflow, job.interpreter(), job_dir, Path(job.nemo_rl_root), env)
+    if found.warning:
+        print(found.warning, file=sys.stderr)
+    if found.run_id:
+        env["MLFLOW_RUN_ID"] = record.mlflow_run_id = found.run_id
+        record.write(job_dir)
 
 
 def _outlive(signum: int, frame: object) -> None:

@@ -21,6 +21,7 @@ from nemotron_align.gym.rows import split_settings
 from nemotron_align.preflight.data import batch_rows_needed
 from nemotron_align.preflight.pairing import Trainer
 from nemotron_align.records.launch_record import LaunchRecord
+from nemotron_align.records.mlflow_identity import mlflow_target
 from nemotron_align.results.export_hf import ExportSettings
 from nemotron_align.slurm.container_checks import container_path_problems, job_paths
 from nemotron_align.slurm.model_checks import model_problems
@@ -119,6 +120,7 @@ def prepare(
         ray_start_args=list(settings.ray_start_args),
         ray_ready_timeout_s=settings.ray_ready_timeout_s,
         export=asdict(ExportSettings.from_config(config, settings.export_hf.value)),
+        mlflow=mlflow_target(config),
     )
     node.write(run_dir)
     record.python = node.python or [job_python(params)]

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from .node import Node
 from .schema import Schema
 from .source import Source
+from .wandb_init import add_wandb_init_kwargs
 from .yaml_keys import add_yaml_keys, defaults_chain, example_yamls
 
 # Trainer -> the module of its MasterConfig. A YAML whose merged top level has the trainer's
@@ -62,6 +63,7 @@ def _master_config(schema: Schema, module_name: str) -> Node:
             section = section.fields.get(name) if section is not None else None
         if section is not None:
             section.open = True
+    add_wandb_init_kwargs(root)
     return root
 
 
