@@ -16,6 +16,7 @@ import matplotlib.image
 import pytest
 from conftest import run_cli, start_cli, wait_for_file
 from test_results_metrics import write_events
+from test_status import status_json
 
 from nemotron_align.results.report_rows import build_report
 
@@ -222,15 +223,7 @@ def test_an_out_folder_that_cannot_be_written_is_refused(live_sweep: Path, tmp_p
 def test_a_beta_sweep_end_to_end_launch_status_report_export(live_sweep: Path) -> None:
     """The questions after a sweep, answered from its folder alone: which jobs ended how (status),
     which β won and where its best checkpoint is (report), and that checkpoint in HF format."""
-    status = subprocess.run(
-        [sys.executable, "-m", "nemotron_align.status", str(live_sweep), "--json"],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert status.returncode == 0, status.stderr
-    facts = {j["job"]: j for j in json.loads(status.stdout)["jobs"]}
+    facts = {j["job"]: j for j in status_json(live_sweep)["jobs"]}
     assert {n: (j["status"], j["progress"]["last_step"]) for n, j in facts.items()} == {
         "0": ("failed", STEPS),
         "1": ("succeeded", STEPS),

@@ -123,15 +123,21 @@ def test_the_table_names_each_job_with_its_swept_value(sweep: Path) -> None:
     assert "s ago" in lines["0"] and f"0/checkpoints/step_{STEPS}" in lines["0"]
 
 
-def test_watch_refreshes_until_interrupted(sweep: Path) -> None:
+def start_watch(sweep: Path, *args: str) -> tuple[subprocess.Popen[str], queue.Queue[str]]:
+    """`status --watch 0.2`, its output lines arriving on a queue."""
     proc = subprocess.Popen(
-        [sys.executable, "-m", "nemotron_align.status", str(sweep), "--watch", "0.2", "--json"],
+        [sys.executable, "-m", "nemotron_align.status", str(sweep), "--watch", "0.2", *args],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
     )
     lines: queue.Queue[str] = queue.Queue()
     threading.Thread(target=lambda: [lines.put(line) for line in proc.stdout or []]).start()
+    return proc, lines
+
+
+def test_watch_refreshes_until_interrupted(sweep: Path) -> None:
+    proc, lines = start_watch(sweep, "--json")
     try:
         seen = [json.loads(lines.get(timeout=STATUS_TIMEOUT_S)) for _ in range(2)]
         proc.send_signal(signal.SIGINT)
@@ -145,14 +151,7 @@ def test_watch_refreshes_until_interrupted(sweep: Path) -> None:
 
 
 def test_watch_draws_the_table_each_time(sweep: Path) -> None:
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "nemotron_align.status", str(sweep), "--watch", "0.2"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    lines: queue.Queue[str] = queue.Queue()
-    threading.Thread(target=lambda: [lines.put(line) for line in proc.stdout or []]).start()
+    proc, lines = start_watch(sweep)
     try:
         titles = 0
         while titles < 2:
