@@ -234,14 +234,7 @@ def _run(job: NodeJob, job_dir: Path, lock: RunLock | None) -> int:
         )
     problems = recheck(job)
     if problems:
-        text = "\n".join(p.render() for p in problems)
-        print(text, file=sys.stderr)
-        if head:
-            record = LaunchRecord.read(job_dir)
-            record.error = text
-            record.write(job_dir)
-            _end(job, status="rejected", code=EXIT_REJECTED, started=started, error=text)
-        return EXIT_REJECTED
+        return _refuse(job, job_dir, problems, head=head, started=started)
     record = LaunchRecord.read(job_dir)
     argv = job.argv()
     if head:
@@ -268,6 +261,20 @@ def _run(job: NodeJob, job_dir: Path, lock: RunLock | None) -> int:
     if requeue.requested:
         requeue.now()
     return code
+
+
+def _refuse(
+    job: NodeJob, job_dir: Path, problems: list[LaunchRejected], *, head: bool, started: float
+) -> int:
+    """What changed since submission stops the job before NeMo-RL; the head task records why."""
+    text = "\n".join(p.render() for p in problems)
+    print(text, file=sys.stderr)
+    if head:
+        record = LaunchRecord.read(job_dir)
+        record.error = text
+        record.write(job_dir)
+        _end(job, status="rejected", code=EXIT_REJECTED, started=started, error=text)
+    return EXIT_REJECTED
 
 
 def _after_training(
