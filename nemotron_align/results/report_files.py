@@ -11,17 +11,15 @@ from __future__ import annotations
 import csv
 import io
 import json
-import sys
 from pathlib import Path
 from typing import Any
 
 from nemotron_align.io.atomic_file import write_atomically
+from nemotron_align.results.console import table_console
 from nemotron_align.results.report_rows import Report, Row
 
 REPORT_JSON = "report.json"
 REPORT_CSV = "report.csv"
-# Logs and CI consoles are no terminals; rich would wrap every table at 80 columns there.
-NOT_A_TTY_WIDTH = 200
 CSV_FIELDS = ("status", "exit_code", "steps", "metric_last", "metric_best", "metric_best_step")
 
 
@@ -98,10 +96,9 @@ def _number(value: float | None) -> str:
 
 
 def print_table(report: Report) -> None:
-    from rich.console import Console
     from rich.table import Table
 
-    console = Console(width=None if sys.stdout.isatty() else NOT_A_TTY_WIDTH)
+    console = table_console()
     direction = "higher" if report.ranking.higher_is_better else "lower"
     metric = report.ranking.metric
     ranked = f"{metric}, {direction} is better" if metric else "no checkpointing.metric_name"

@@ -10,6 +10,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from nemotron_align.results.console import table_console
 from nemotron_align.results.status_facts import FolderStatus, JobStatus, check_folder
 
 if TYPE_CHECKING:
@@ -98,10 +99,8 @@ def run(folder: Path, as_json: bool, every_s: float | None) -> None:
         # Refreshed: one JSON document per line.
         show = show_json(None if every_s else 2)
     else:
-        from rich.console import Console
-
         caption = f"refreshed every {every_s:g} s; Ctrl-C stops" if every_s else None
-        show = show_table(Console(), caption)
+        show = show_table(table_console(), caption)
     if not every_s:
         show(check_folder(folder))
         return
