@@ -14,6 +14,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from nemotron_align.config.render import config_value
 from nemotron_align.errors import LaunchRejected
 from nemotron_align.gym.rows import split_settings
 from nemotron_align.records.launch_record import LAUNCH_JSON
@@ -21,7 +22,7 @@ from nemotron_align.records.launch_record import LAUNCH_JSON
 # 8 MiB reads: large enough that xxh3 runs at memory speed, small enough to stay cheap in RAM.
 CHUNK_BYTES = 8 << 20
 # Where rlhf names its GenRM judge: the model the Gym GenRM server is given.
-JUDGE_KEY = ("env", "nemo_gym", "genrm_model", "responses_api_models", "genrm_model", "model")
+JUDGE_KEY = "env.nemo_gym.genrm_model.responses_api_models.genrm_model.model"
 
 
 def file_digest(path: Path) -> str:
@@ -52,15 +53,6 @@ def _data_files(config: dict[str, Any]) -> list[dict[str, Any]]:
     return files
 
 
-def _lookup(config: dict[str, Any], keys: tuple[str, ...]) -> Any:
-    node: Any = config
-    for key in keys:
-        if not isinstance(node, dict) or key not in node:
-            return None
-        node = node[key]
-    return node
-
-
 def _exported_by(model: str) -> str | None:
     """The run folder whose HF export `model` is (as ${from_run:...} resolves it), else None."""
     path = Path(model)
@@ -75,7 +67,7 @@ def _exported_by(model: str) -> str | None:
 
 
 def consumed(config: dict[str, Any]) -> dict[str, Any]:
-    model = _lookup(config, ("policy", "model_name"))
+    model = config_value(config, "policy.model_name")
     found: dict[str, Any] = {
         "data": _data_files(config),
         "policy": {
@@ -83,9 +75,9 @@ def consumed(config: dict[str, Any]) -> dict[str, Any]:
             "from_run": _exported_by(model) if isinstance(model, str) else None,
         },
     }
-    judge = _lookup(config, JUDGE_KEY)
+    judge = config_value(config, JUDGE_KEY)
     if judge is not None:
-        found["judge"] = {"key": ".".join(JUDGE_KEY), "model": judge}
+        found["judge"] = {"key": JUDGE_KEY, "model": judge}
     return found
 
 

@@ -36,6 +36,17 @@ class Job:
     # The rendered NeMo-RL config ({} before it is written).
     config: dict[str, Any] = field(default_factory=dict)
 
+    @property
+    def checkpointing(self) -> dict[str, Any]:
+        settings = self.config.get("checkpointing")
+        return settings if isinstance(settings, dict) else {}
+
+    @property
+    def checkpoint_dir(self) -> Path | None:
+        """None before the job's nemo_rl.yaml is written (or without a checkpoint_dir)."""
+        configured = self.checkpointing.get("checkpoint_dir")
+        return Path(configured) if configured else None
+
 
 def find_jobs(folder: Path) -> tuple[str, list[Job]]:
     """("sweep" | "run", its jobs); a folder that is neither is refused."""

@@ -12,7 +12,6 @@ import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from nemotron_align.errors import LaunchRejected
 from nemotron_align.records.launch_record import LAUNCH_JSON
@@ -112,7 +111,7 @@ def _key_value(override: str) -> tuple[str, str]:
 
 
 def _ranking(jobs: list[Job], metric: str | None, higher_is_better: bool | None) -> Ranking:
-    settings = next((j.config["checkpointing"] for j in jobs if _checkpointing(j)), {})
+    settings = next((j.checkpointing for j in jobs if j.checkpointing), {})
     configured = settings.get("metric_name")
     chosen = metric or configured
     if chosen is None or higher_is_better is not None:
@@ -127,10 +126,6 @@ def _ranking(jobs: list[Job], metric: str | None, higher_is_better: bool | None)
         else "is not set in the jobs' nemo_rl.yaml",
         "add --higher-is-better or --lower-is-better",
     )
-
-
-def _checkpointing(job: Job) -> bool:
-    return isinstance(job.config.get("checkpointing"), dict)
 
 
 def _log_dir(job: Job) -> Path:
@@ -171,7 +166,7 @@ def _row(job: Job, swept: dict[str, str], metrics: RunMetrics, ranking: Ranking)
         metric_tag=tag,
         series=series,
         validation=validation,
-        best_checkpoint=_best_checkpoint(job.config),
+        best_checkpoint=_best_checkpoint(job),
         hf_export=_hf_export(job.folder),
     )
 
@@ -184,11 +179,11 @@ def _hf_export(folder: Path) -> str | None:
     return produced.get("hf_export")
 
 
-def _best_checkpoint(config: dict[str, Any]) -> Path | None:
-    settings = config.get("checkpointing")
-    if not isinstance(settings, dict) or not settings.get("checkpoint_dir"):
+def _best_checkpoint(job: Job) -> Path | None:
+    if job.checkpoint_dir is None:
         return None
-    found = checkpoints.list_checkpoints(Path(settings["checkpoint_dir"]))
+    settings = job.checkpointing
+    found = checkpoints.list_checkpoints(job.checkpoint_dir)
     chosen = checkpoints.best(
         found, settings.get("metric_name"), bool(settings.get("higher_is_better"))
     )

@@ -96,7 +96,7 @@ def check_folder(folder: Path) -> FolderStatus:
         progress.last_step = seen.last_step
         if seen.last_time is not None:
             progress.last_metric_time = _iso(datetime.fromtimestamp(seen.last_time, timezone.utc))
-        checkpoint_dir = _checkpoint_dir(job)
+        checkpoint_dir = job.checkpoint_dir
         checkpoint = latest(list_checkpoints(checkpoint_dir)) if checkpoint_dir else None
         if checkpoint is not None:
             progress.last_checkpoint = {"step": checkpoint.step, "path": str(checkpoint.path)}
@@ -119,12 +119,6 @@ def _slurm_states(jobs: list[Job], warnings: list[str]) -> dict[str, SlurmState]
         warnings.append("Slurm states unknown: sacct is not on PATH")
         return {}
     return states
-
-
-def _checkpoint_dir(job: Job) -> Path | None:
-    """None before the job's nemo_rl.yaml is written (or with checkpointing off)."""
-    configured = (job.config.get("checkpointing") or {}).get("checkpoint_dir")
-    return Path(configured) if configured else None
 
 
 def _save(status: FolderStatus) -> None:
