@@ -1,0 +1,1 @@
+"""nemotron_align's Optuna sweeper (hydra/sweeper=nemotron_optuna)."""

@@ -1,0 +1,1 @@
+"""Search: an Optuna study whose trials are the launcher's own jobs."""
