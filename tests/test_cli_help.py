@@ -24,7 +24,7 @@ from hydra.core.global_hydra import GlobalHydra
 from nemotron_align.config.location import initialize_app_config
 from nemotron_align.config.store import register_schemas
 
-USER_GROUPS = ["algo", "data", "cluster", "nemo_rl", "sweep", "experiment"]
+USER_GROUPS = ["algo", "data", "cluster", "nemo_rl", "sweep", "search", "experiment"]
 # Groups the configs are built from, not picked by users.
 INTERNAL_GROUPS = {
     "components",

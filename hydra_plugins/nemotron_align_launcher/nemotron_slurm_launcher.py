@@ -46,12 +46,19 @@ class NemotronSlurmLauncher(Launcher):
     def launch(
         self, job_overrides: Sequence[Sequence[str]], initial_job_idx: int
     ) -> Sequence[JobReturn]:
+        return self.launch_numbered(
+            [(initial_job_idx + i, list(o)) for i, o in enumerate(job_overrides)]
+        )
+
+    def launch_numbered(self, jobs: Sequence[tuple[int, list[str]]]) -> Sequence[JobReturn]:
+        """Jobs with the numbers given, not necessarily consecutive (a search's batch whose
+        refused points never run): one job array all the same."""
         from nemotron_align.slurm.sweep import SlurmSweep
 
         assert self.config is not None and self.hydra_context is not None
         assert self.task_function is not None
         sweep = SlurmSweep(self.config, self.hydra_context, self.task_function, self.composer)
-        return sweep.run([list(o) for o in job_overrides], initial_job_idx)
+        return sweep.run(list(jobs))
 
 
 # Its name in the hydra/launcher config group (cluster=slurm picks it).

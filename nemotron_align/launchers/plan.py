@@ -166,13 +166,13 @@ def launch_settings(cfg: DictConfig) -> LaunchSettings:
     return OmegaConf.to_object(merged)
 
 
-def _checks(config: dict, ctx: LaunchContext, context: PreflightContext) -> list[str]:
+def _checks(config: dict, ctx: LaunchContext, context: PreflightContext, show: bool) -> list[str]:
     """The preflight checks (and a Slurm job's own); their warnings."""
     settings = context.settings
     if settings.preflight is PreflightMode.off:
         return []
     # A Slurm sweep shows each warning once for all its jobs, from their records.
-    warnings = run_preflight(config, context, show=ctx.slurm is None)
+    warnings = run_preflight(config, context, show=show and ctx.slurm is None)
     if ctx.slurm:
         from nemotron_align.slurm import prepare as slurm_prepare
 
@@ -180,7 +180,22 @@ def _checks(config: dict, ctx: LaunchContext, context: PreflightContext) -> list
     return warnings
 
 
-def prepare(cfg: DictConfig, ctx: LaunchContext) -> LaunchPlan:
+@dataclass
+class Checked:
+    """A config that passed every check, before anything is written."""
+
+    settings: LaunchSettings
+    config: dict
+    trainer: Trainer
+    mode: LaunchMode
+    install: NemoRLInstall
+    gym: GymConfig | None
+    warnings: list[str]
+
+
+def check(cfg: DictConfig, ctx: LaunchContext, show: bool = True) -> Checked:
+    """Every check of a launch, writing nothing (a search checks each sampled point with it
+    before its job exists); raises LaunchRejected. `show` prints the warnings."""
     settings = launch_settings(cfg)
     _check_env(settings)
     config = to_nemo_rl_dict(cfg)
@@ -195,13 +210,24 @@ def prepare(cfg: DictConfig, ctx: LaunchContext) -> LaunchPlan:
     context = PreflightContext(
         trainer=trainer, settings=settings, install=install, gym=gym, gym_roots=roots
     )
-    warnings = _checks(config, ctx, context)
+    warnings = _checks(config, ctx, context, show)
+    return Checked(settings, config, trainer, mode, install, gym, warnings)
+
+
+def prepare(cfg: DictConfig, ctx: LaunchContext) -> LaunchPlan:
+    checked = check(cfg, ctx)
+    settings, config, trainer, install = (
+        checked.settings,
+        checked.config,
+        checked.trainer,
+        checked.install,
+    )
     if settings.reward_probe:
         _probe_rewards(config, trainer, settings)
     _write_config(ctx, dump_yaml(config))
-    if gym is not None:
-        gym_preflight.write_gym_config(gym, ctx.run_dir)
-    strategy, recorded_mode = _strategy(ctx, settings, mode, trainer)
+    if checked.gym is not None:
+        gym_preflight.write_gym_config(checked.gym, ctx.run_dir)
+    strategy, recorded_mode = _strategy(ctx, settings, checked.mode, trainer)
     python = list(settings.python) if settings.python else [sys.executable]
     argv = _command(trainer, python, ctx.config_path)
     record = LaunchRecord(
@@ -217,7 +243,7 @@ def prepare(cfg: DictConfig, ctx: LaunchContext) -> LaunchPlan:
         overrides=ctx.overrides,
         env=dict(settings.env),
         relaunch=relaunch_command(ctx.run_dir, ctx.composed_config_dir),
-        warnings=warnings,
+        warnings=checked.warnings,
         relaunched_from=str(ctx.relaunched_from) if ctx.relaunched_from else None,
         consumed=lineage.consumed(config),
     )
@@ -229,7 +255,7 @@ def prepare(cfg: DictConfig, ctx: LaunchContext) -> LaunchPlan:
         trainer=trainer,
         strategy=strategy,
         config=config,
-        gym=gym,
+        gym=checked.gym,
         python=python,
         argv=argv,
         record=record,

@@ -23,18 +23,32 @@ SWEEP_CSV = "sweep.csv"
 # A job's progress as nemotron_align.status last saw it (Slurm state, step, checkpoint). Status
 # writes its own file, never job.json: a node may be updating job.json at the same moment.
 PROGRESS_JSON = "progress.json"
+# A search's trial of this job (nemotron_align.search): params, Optuna state, value, reason.
+TRIAL_JSON = "trial.json"
 COLUMNS = ("job", "overrides", "status", "exit_code", "duration_s", "job_folder", "error")
 # Statuses after which a job does not run again (unless Slurm requeues it).
 FINAL = frozenset(
-    {"succeeded", "failed", "rejected", "crashed", "timeout", "preempted", "cancelled", "lost"}
+    {
+        "succeeded",
+        "failed",
+        "rejected",
+        "crashed",
+        "timeout",
+        "preempted",
+        "cancelled",
+        "lost",
+        "pruned",
+    }
 )
-# Statuses that are not failures: a job checked by a dry run was never meant to start.
-FINE = frozenset({"succeeded", "dry_run"})
+# Statuses that are not failures: a job checked by a dry run was never meant to start, a pruned
+# one was stopped by its search on purpose.
+FINE = frozenset({"succeeded", "dry_run", "pruned"})
 
 
 def rebuild(sweep_dir: Path) -> list[dict[str, Any]]:
     """Regenerate sweep.json and sweep.csv from the job records, each sweep.json row with the
-    job's progress.json under "progress" where status wrote one; returns the rows."""
+    job's progress.json under "progress" where status wrote one, and its trial.json under
+    "trial" in a search; returns the rows."""
     with (sweep_dir / ".sweep.lock").open("w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         rows = []
@@ -43,8 +57,9 @@ def rebuild(sweep_dir: Path) -> list[dict[str, Any]]:
                 row = json.loads(path.read_text())
             except (OSError, ValueError):
                 continue
-            with contextlib.suppress(OSError, ValueError):
-                row["progress"] = json.loads((path.parent / PROGRESS_JSON).read_text())
+            for key, name in (("progress", PROGRESS_JSON), ("trial", TRIAL_JSON)):
+                with contextlib.suppress(OSError, ValueError):
+                    row[key] = json.loads((path.parent / name).read_text())
             rows.append(row)
         rows.sort(key=lambda r: r["job"])
         write_record(sweep_dir / SWEEP_JSON, rows)

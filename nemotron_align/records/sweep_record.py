@@ -38,10 +38,14 @@ def _sweep_dir(config: DictConfig) -> Path:
 
 
 def sweep_exit_status(rows: list[dict[str, Any]]) -> int:
-    """0 when every job succeeded (or, in a dry run, passed its checks), 2 when every job was
-    rejected before it started, else 1."""
+    """0 when every job succeeded (or, in a dry run, passed its checks; in a search, when a trial
+    completed: failed and pruned trials are part of searching), 2 when every job was rejected
+    before it started, else 1."""
+    trials = [r["trial"] for r in rows if "trial" in r]
+    if trials and any(t.get("state") == "COMPLETE" for t in trials):
+        return 0
     bad = [r for r in rows if r["status"] not in FINE]
-    if not bad:
+    if not bad and not trials:
         return 0
     return EXIT_REJECTED if all(r["status"] == "rejected" for r in rows) else 1
 

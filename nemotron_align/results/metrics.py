@@ -14,6 +14,7 @@ experiment's value replacing an earlier one's at the same step (NeMo-RL resumed 
 
 from __future__ import annotations
 
+import logging
 import re
 import subprocess
 import tempfile
@@ -144,6 +145,9 @@ def _wait_loaded(server: subprocess.Popen[bytes], port_file: Path, log_file: Pat
 
 def _query(port: int, wanted: Wanted) -> tuple[dict[str, Latest], dict[str, Points]]:
     import grpc
+
+    # TensorBoard logs every request's latency at INFO: noise in a search's log, read each minute.
+    logging.getLogger("tensorboard").setLevel(logging.WARNING)
     from tensorboard import context
     from tensorboard.data import grpc_provider, provider
 

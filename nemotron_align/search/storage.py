@@ -6,7 +6,7 @@ folder is on a network file system (SQLite's locking is not safe there; the jour
 Only the sweeper process writes the study; jobs never touch it.
 
 Each trial's user attributes: `job_folder` (its run folder), `overrides` (its job's command-line
-overrides: `python -m nemotron_align <overrides>` runs it alone), and for a failed or pruned
+overrides; rerun_command() runs the job alone), and for a failed or pruned
 trial `reason`.
 """
 
@@ -81,6 +81,12 @@ def open_storage(folder: Path, kind: str) -> optuna.storages.BaseStorage:
     if kind == "journal":
         return JournalStorage(JournalFileBackend(str(path)))
     return optuna.storages.RDBStorage(f"sqlite:///{path}")
+
+
+def rerun_command(overrides: list[str]) -> list[str]:
+    """The command that runs one trial's job alone: its overrides, in run mode (a search preset
+    sets multirun mode, and would start a search again)."""
+    return ["python", "-m", "nemotron_align", *overrides, "hydra.mode=RUN"]
 
 
 def read_facts(folder: Path) -> StudyFacts | None:

@@ -79,11 +79,12 @@ class SlurmSweep:
         self.sweep_dir = Path(str(config.hydra.sweep.dir))
         self.dry_run = bool(OmegaConf.select(config, "launch.dry_run", default=False))
 
-    def run(self, job_overrides: list[list[str]], first: int) -> list[JobReturn]:
+    def run(self, numbered: list[tuple[int, list[str]]]) -> list[JobReturn]:
+        """Run the jobs (number, overrides); the number is the job's folder and array index."""
         if not self.dry_run and shutil.which("sbatch") is None:
             self._no_slurm_here()
         self.sweep_dir.mkdir(parents=True, exist_ok=True)
-        jobs = self._prepare_all(job_overrides, first)
+        jobs = self._prepare_all(numbered)
         groups = _by_shape(jobs)
         notes: list[str] = []
         for group in groups:
@@ -93,9 +94,9 @@ class SlurmSweep:
         self._dispatch(groups)
         return [self._result(job) for job in jobs]
 
-    def _prepare_all(self, job_overrides: list[list[str]], first: int) -> list[Job]:
-        jobs = [self._prepare(first + i, overrides) for i, overrides in enumerate(job_overrides)]
-        shared = set.intersection(*(set(o) for o in job_overrides))
+    def _prepare_all(self, numbered: list[tuple[int, list[str]]]) -> list[Job]:
+        jobs = [self._prepare(num, overrides) for num, overrides in numbered]
+        shared = set.intersection(*(set(o) for _, o in numbered))
         for job in jobs:
             job.own = [o for o in filter_overrides(job.overrides) if o not in shared]
         return jobs
