@@ -84,7 +84,7 @@ def test_help_lists_the_groups_a_user_picks(tmp_path: Path) -> None:
     _check_every_user_group_listed_with_its_options(text)
     for internal in ("components", "for_algo", "schema"):
         assert internal not in text
-    assert len(re.findall(r"^  nemotron-align ", text, re.MULTILINE)) == 3
+    assert len(re.findall(r"^  nemotron-align ", text, re.MULTILINE)) == 4
     # The config itself stays behind --cfg job.
     assert "reference_policy_kl_penalty:" not in text
     assert len(text.splitlines()) < 50
