@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import itertools
+from typing import Any
+
 import optuna
 from optuna.distributions import CategoricalDistribution
 
@@ -19,7 +22,9 @@ def make_sampler(settings: SearchSettings, space: SearchSpace) -> optuna.sampler
     if settings.sampler is Sampler.random:
         return optuna.samplers.RandomSampler(seed=seed)
     if settings.sampler is Sampler.grid:
-        return optuna.samplers.GridSampler(space.grid(), seed=seed)
+        # Every point is enqueued (grid_points); Optuna's GridSampler stops the study from
+        # inside tell(), which only an optimize() loop allows.
+        return optuna.samplers.RandomSampler(seed=seed)
     if settings.sampler is Sampler.cmaes:
         if all(isinstance(d, CategoricalDistribution) for d in space.distributions.values()):
             raise LaunchRejected(
@@ -46,11 +51,10 @@ def make_pruner(settings: SearchSettings) -> optuna.pruners.BasePruner:
     return optuna.pruners.NopPruner()
 
 
-def grid_size(settings: SearchSettings, space: SearchSpace) -> int | None:
-    """The number of points of a grid search (its trials, whatever n_trials says); else None."""
+def grid_points(settings: SearchSettings, space: SearchSpace) -> list[dict[str, Any]] | None:
+    """A grid search's points in the order written (its trials, whatever n_trials says); else
+    None."""
     if settings.sampler is not Sampler.grid:
         return None
-    size = 1
-    for values in space.grid().values():
-        size *= len(values)
-    return size
+    grid = space.grid()
+    return [dict(zip(grid, values, strict=True)) for values in itertools.product(*grid.values())]

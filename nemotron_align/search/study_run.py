@@ -36,9 +36,11 @@ from nemotron_align.results.report_rows import Row, build_report
 from nemotron_align.search import storage
 from nemotron_align.search.point_check import refusal
 from nemotron_align.search.pruning import PruneWatch
-from nemotron_align.search.samplers import grid_size, make_pruner, make_sampler
+from nemotron_align.search.samplers import grid_points, make_pruner, make_sampler
 from nemotron_align.search.settings import Objective, SearchSettings
 from nemotron_align.search.space import SearchSpace, parse_space
+
+ASKED = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL, TrialState.RUNNING)
 
 
 def _say(text: str) -> None:
@@ -80,8 +82,8 @@ class Search:
         space = parse_space(params + arguments)
         facts = self._facts(space)
         sampler = make_sampler(self.settings, space)
-        size = grid_size(self.settings, space)
-        n_trials = min(self.settings.n_trials, size) if size else self.settings.n_trials
+        grid = grid_points(self.settings, space)
+        n_trials = min(self.settings.n_trials, len(grid)) if grid else self.settings.n_trials
         if self.dry_run:
             self._dry_run(space, sampler)
             return
@@ -94,8 +96,11 @@ class Search:
                 "wait for that search to end (or stop it); re-running it later resumes it",
             ) from None
         with lock:
-            OmegaConf.save(self.config, self.sweep_dir / "multirun.yaml")
             study = self._open(facts, sampler)
+            OmegaConf.save(self.config, self.sweep_dir / "multirun.yaml")
+            if grid and not study.trials:
+                for params in grid[:n_trials]:
+                    study.enqueue_trial(params)
             _say(
                 f"study {facts.study_name} in {self.sweep_dir}: {n_trials} trials, "
                 f"{self.settings.n_jobs} at a time, {facts.direction} {facts.objective} "
@@ -150,7 +155,8 @@ class Search:
         )
 
     def _next_batch(self, study: optuna.Study, space: SearchSpace, n_trials: int) -> list[Point]:
-        trials = study.get_trials(deepcopy=False)
+        # Enqueued grid points wait until asked for.
+        trials = study.get_trials(deepcopy=False, states=ASKED)
         left = [optuna.Trial(study, t._trial_id) for t in trials if t.state is TrialState.RUNNING]
         batch = left[: self.settings.n_jobs]
         fresh = min(self.settings.n_jobs - len(batch), n_trials - len(trials))

@@ -12,8 +12,9 @@ Written as NeMo-RL writes it, so the launcher's report, status and export read r
   All are kept (the real keep_top_k removes the worst).
 
 `STAND_IN_TRAIN_STEPS=<n>` (default 0: nothing written) sets how many steps run; validation runs
-every `<algo>.val_period` steps and at the last. The validation metric is a known function of
-the swept value, so tests know which job wins: DPO loss = 0.3 + (beta - 0.1)^2 + 1/(step + 1)
+every `<algo>.val_period` steps and at the last. `STAND_IN_STEP_S=<s>` makes each step take that
+long, its events flushed at its end (a run watched while it trains). The validation metric is a
+known function of the swept value, so tests know which job wins: DPO loss = 0.3 + (beta - 0.1)^2 + 1/(step + 1)
 (beta = dpo.reference_policy_kl_penalty), GRPO accuracy = 0.9 - (g - 8)^2 / 100 - 1/(step + 1)
 (g = grpo.num_generations_per_prompt).
 """
@@ -98,6 +99,7 @@ def train(algo: str, cfg: dict) -> None:
     section = cfg["dpo" if algo == "dpo" else "grpo"]
     val_period = int(section.get("val_period") or steps)
     save_period = int(cfg["checkpointing"].get("save_period") or steps)
+    step_s = float(os.environ.get("STAND_IN_STEP_S", "0"))
     writer = Writer(next_experiment_dir(Path(cfg["logger"]["log_dir"])) / "tensorboard")
     try:
         for step in range(1, steps + 1):
@@ -109,5 +111,8 @@ def train(algo: str, cfg: dict) -> None:
                 writer.log(val, step, prefix)
             if cfg["checkpointing"]["enabled"] and (step % save_period == 0 or step == steps):
                 save_checkpoint(cfg, step, val, prefix)
+            if step_s:
+                writer.events.flush()
+                time.sleep(step_s)
     finally:
         writer.close()
