@@ -14,9 +14,9 @@ Written as NeMo-RL writes it, so the launcher's report, status and export read r
 `STAND_IN_TRAIN_STEPS=<n>` (default 0: nothing written) sets how many steps run; validation runs
 every `<algo>.val_period` steps and at the last. `STAND_IN_STEP_S=<s>` makes each step take that
 long, its events flushed at its end (a run watched while it trains). The validation metric is a
-known function of the swept value, so tests know which job wins: DPO loss = 0.3 + (beta - 0.1)^2 + 1/(step + 1)
-(beta = dpo.reference_policy_kl_penalty), GRPO accuracy = 0.9 - (g - 8)^2 / 100 - 1/(step + 1)
-(g = grpo.num_generations_per_prompt).
+known function of the swept value, so tests know which job wins:
+DPO loss = 0.3 + (beta - 0.1)^2 + 1/(step + 1) (beta = dpo.reference_policy_kl_penalty),
+GRPO accuracy = 0.9 - (g - 8)^2 / 100 - 1/(step + 1) (g = grpo.num_generations_per_prompt).
 """
 
 from __future__ import annotations
