@@ -220,3 +220,15 @@ def test_a_study_json_naming_a_study_its_storage_lacks_is_refused(
     )
     assert "fix: " in result.stderr and "Traceback" not in result.stderr
     assert not list(tmp_path.iterdir())
+
+
+def test_a_study_database_that_is_not_one_is_refused(sweep: Path, tmp_path: Path) -> None:
+    make_study(sweep, "sqlite", ALL_JOBS)
+    (sweep / "study.db").write_text("not a database\n")
+    result = report(sweep, "--out", tmp_path)
+    assert result.returncode == 2
+    assert result.stderr.startswith(
+        f"error: {sweep / 'study.db'}: is not an Optuna study database (file is not a database)"
+    )
+    assert "fix: remove study.json" in result.stderr and "Traceback" not in result.stderr
+    assert not list(tmp_path.iterdir())

@@ -65,6 +65,8 @@ def read_study(folder: Path) -> StudyReport | None:
     facts = storage.read_facts(folder)
     if facts is None:
         return None
+    from sqlalchemy.exc import DatabaseError
+
     try:
         study = storage.load_study(folder)
     except KeyError as err:
@@ -72,6 +74,12 @@ def read_study(folder: Path) -> StudyReport | None:
             str(folder / storage.STUDY_JSON),
             f"names study {facts.study_name!r}, which {facts.file} does not hold",
             "re-run the search command that made this folder, or remove study.json",
+        ) from err
+    except DatabaseError as err:
+        raise LaunchRejected(
+            str(folder / facts.file),
+            f"is not an Optuna study database ({err.orig})",
+            "remove study.json to report the jobs as a plain sweep",
         ) from err
     if study is None:
         return None
