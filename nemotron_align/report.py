@@ -16,7 +16,12 @@ from nemotron_align.errors import LaunchRejected, exit_status
 def report(folder: Path, out: Path, metric: str | None, higher: bool | None, plot: bool) -> None:
     from nemotron_align.results.report_files import print_table, write_report_files
     from nemotron_align.results.report_rows import build_report
-    from nemotron_align.results.report_study import print_study, read_study, study_json
+    from nemotron_align.results.report_study import (
+        print_study,
+        read_study,
+        study_json,
+        write_views,
+    )
 
     built = build_report(folder, metric, higher)
     study = read_study(folder)
@@ -29,7 +34,6 @@ def report(folder: Path, out: Path, metric: str | None, higher: bool | None, plo
         pictures = []
         if plot:
             from nemotron_align.results.report_plot import write_plot
-            from nemotron_align.results.report_study import write_views
 
             pictures = [write_plot(built, out), *(write_views(study, out) if study else [])]
         written = write_report_files(built, out, study_json(study) if study else None)
