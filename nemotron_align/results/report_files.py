@@ -78,9 +78,13 @@ def csv_rows(report: Report) -> list[dict[str, Any]]:
     return rows
 
 
-def write_report_files(report: Report, out: Path) -> list[Path]:
+def write_report_files(
+    report: Report, out: Path, study: dict[str, Any] | None = None
+) -> list[Path]:
+    """report.json (with a `study` section for a study folder) and report.csv."""
     json_path, csv_path = out / REPORT_JSON, out / REPORT_CSV
-    write_atomically(json_path, json.dumps(report_json(report), indent=2) + "\n")
+    data = report_json(report) | ({"study": study} if study is not None else {})
+    write_atomically(json_path, json.dumps(data, indent=2) + "\n")
     rows = csv_rows(report)
     text = io.StringIO()
     if rows:
