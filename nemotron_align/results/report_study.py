@@ -1,7 +1,7 @@
 """What the report adds for a study folder (hydra/sweeper=nemotron_optuna): the study's counts and
 best trial (its run folder and the command line that re-runs it alone), and Optuna's own views
-as PNG beside report.png: `study_history.png`, `study_importances.png`, `study_slice.png` and,
-with two or more parameters, `study_contour.png`.
+as PNG beside report.png: `study_history.png`, `study_importances.png` and `study_slice.png`
+(one panel per parameter: the metric against each).
 
 The study scores a trial by its `objective` (the best or the last value of the metric); the
 report's table ranks by the best value over steps. With objective=last the two can name
@@ -43,7 +43,7 @@ class BestTrial:
 
     @property
     def command(self) -> str:
-        return shlex.join(["python", "-m", "nemotron_align", *self.overrides])
+        return shlex.join(storage.rerun_command(self.overrides))
 
 
 @dataclass
@@ -161,8 +161,6 @@ def write_views(found: StudyReport, out: Path) -> list[Path]:
         ("study_importances.png", views.plot_param_importances, 2),
         ("study_slice.png", views.plot_slice, 2),
     ]
-    if len(params) >= 2:
-        planned.append(("study_contour.png", views.plot_contour, 2))
     written = []
     for name, view, needed in planned:
         if found.complete < needed:
