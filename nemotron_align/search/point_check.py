@@ -4,6 +4,7 @@ checks refuse is a failed trial at once, with the reason, and no process is star
 
 from __future__ import annotations
 
+import copy
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +20,9 @@ from nemotron_align.launchers.plan import check
 def refusal(loader: Any, master: DictConfig, overrides: list[str], job_dir: Path) -> str | None:
     """Why the job of these overrides would be refused (error/fix lines), or None."""
     try:
-        config = loader.load_sweep_config(master, overrides)
+        # A copy: HydraConfig makes what it is given read-only, and the Slurm launcher takes
+        # the composition as made (nemotron_align.slurm.compose.JobComposer).
+        config = copy.deepcopy(loader.load_sweep_config(master, overrides))
     except Exception as err:  # an override that does not compose is this point's failure
         return LaunchRejected(
             "overrides", str(err).strip().splitlines()[0], "narrow the search space"
