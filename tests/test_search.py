@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 import os
 import signal
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -74,6 +76,21 @@ def test_a_study_scores_each_trial_by_what_nemo_rl_logged(
     best = min(trials, key=lambda t: t.value)
     assert f"best trial {best.number}:" in err
     assert "hydra.mode=RUN" in err
+    # The report of the study folder: the same best trial, and Optuna's views.
+    reported = subprocess.run(
+        [sys.executable, "-m", "nemotron_align.report", str(study)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert reported.returncode == 0, reported.stderr
+    summary = read_json(study / "report.json")
+    assert summary["best_job"] == str(best.number)
+    assert summary["study"]["best_trial"]["number"] == best.number
+    assert summary["study"]["states"]["complete"] == 4
+    for view in ("study_history.png", "study_importances.png", "study_slice.png"):
+        assert (study / view).stat().st_size > 10_000
     # Re-running the finished study runs nothing more; a larger n_trials extends it.
     _run(study, stand_in_env, "hydra.sweeper.n_trials=4", "hydra.sweeper.n_jobs=2")
     assert len(_trials(study)) == 4
