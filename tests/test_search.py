@@ -212,6 +212,25 @@ def test_a_killed_study_resumes_to_exactly_n_trials(
     assert len(read_json(study / "sweep.json")) == 6
 
 
+def test_ctrl_c_stops_the_study_and_the_same_command_resumes_it(
+    tmp_path: Path, stand_in_env: dict[str, str]
+) -> None:
+    study = tmp_path / "study"
+    args = _search(study, "hydra.sweeper.n_trials=4", "hydra.sweeper.n_jobs=2")
+    env = {**stand_in_env, "STAND_IN_TRAIN_STEPS": "20", "STAND_IN_STEP_S": "0.2"}
+    proc = start_cli(args, cwd=tmp_path, env=env)
+    wait_for_file(study / "0" / LAUNCH_JSON, STUDY_TIMEOUT_S, proc)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=STUDY_TIMEOUT_S)
+    assert proc.returncode == 128 + signal.SIGINT, err
+    assert "interrupted: 0 of 4 trials ended" in err and "Traceback" not in err
+    assert not (study / "1").exists()  # the batch's second job never started
+    assert [t.state.name for t in _trials(study)] == ["RUNNING", "RUNNING"]
+    done = run_cli(args, cwd=tmp_path, env=env, timeout=STUDY_TIMEOUT_S)
+    assert done.returncode == 0, done.stderr
+    assert [t.state.name for t in _trials(study)] == ["COMPLETE"] * 4
+
+
 @pytest.mark.parametrize(
     ("args", "where"),
     [

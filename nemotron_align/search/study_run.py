@@ -10,8 +10,8 @@ only scored where their job had ended, so the study ends with exactly n_trials t
 
 from __future__ import annotations
 
-import json
 import shlex
+import signal
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,10 +22,8 @@ from omegaconf import DictConfig, OmegaConf
 from optuna.trial import TrialState
 
 from nemotron_align.errors import EXIT_REJECTED, LaunchRejected
-from nemotron_align.io.atomic_file import write_atomically
 from nemotron_align.records.job_record import (
     FINAL,
-    TRIAL_JSON,
     read_job_record,
     update_job_record,
     write_job_record,
@@ -34,13 +32,20 @@ from nemotron_align.records.run_lock import RunFolderBusy, hold
 from nemotron_align.results.metrics import Series
 from nemotron_align.results.report_rows import Row, build_report
 from nemotron_align.search import storage
+from nemotron_align.search.outcome import outcome, write_trial
 from nemotron_align.search.point_check import refusal
 from nemotron_align.search.pruning import PruneWatch
 from nemotron_align.search.samplers import grid_points, make_pruner, make_sampler
-from nemotron_align.search.settings import Objective, SearchSettings
+from nemotron_align.search.settings import SearchSettings
 from nemotron_align.search.space import SearchSpace, parse_space
 
 ASKED = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL, TrialState.RUNNING)
+
+
+def _interrupt(signum: int, frame: Any) -> None:
+    """Ctrl-C: after a local job's child has been passed the signal (launchers.process.run_child
+    calls the handler it found), the search stops; the batch's trials stay open for a resume."""
+    raise KeyboardInterrupt
 
 
 def _say(text: str) -> None:
@@ -107,8 +112,19 @@ class Search:
                 f"{facts.metric}\n    resume: the same command, with "
                 f"hydra.sweep.dir={self.sweep_dir}"
             )
-            while batch := self._next_batch(study, space, n_trials):
-                self._run_batch(study, facts, batch)
+            previous = signal.signal(signal.SIGINT, _interrupt)
+            try:
+                while batch := self._next_batch(study, space, n_trials):
+                    self._run_batch(study, facts, batch)
+            except KeyboardInterrupt:
+                done = len(study.get_trials(deepcopy=False, states=ASKED[:3]))
+                _say(
+                    f"interrupted: {done} of {n_trials} trials ended; the running ones stay "
+                    "open. Re-run the same command to resume."
+                )
+                sys.exit(128 + signal.SIGINT)
+            finally:
+                signal.signal(signal.SIGINT, previous)
             _summarize(study, facts)
 
     def _facts(self, space: SearchSpace) -> storage.StudyFacts:
@@ -125,7 +141,7 @@ class Search:
             )
         return storage.StudyFacts(
             study_name=self.settings.study_name,
-            storage=storage.storage_kind(self.settings.storage, self.sweep_dir.parent),
+            storage=storage.storage_kind(self.settings.storage, self.sweep_dir),
             metric=str(metric),
             direction="maximize" if checkpointing["higher_is_better"] else "minimize",
             objective=self.settings.objective.value,
@@ -234,35 +250,25 @@ class Search:
         row: Row | None,
         pruned: str | None,
     ) -> None:
-        record = read_job_record(point.job_dir)
-        status = record.get("status")
-        value = _objective(row, facts) if row is not None else None
-        state, reason = TrialState.COMPLETE, None
-        if pruned and status != "succeeded":
-            state, reason = TrialState.PRUNED, pruned
+        ended = outcome(read_job_record(point.job_dir), row, pruned, facts)
+        if ended.state is TrialState.PRUNED:
             update_job_record(
                 self.sweep_dir,
                 point.job_dir,
                 point.trial.number,
                 point.overrides,
                 status="pruned",
-                error=pruned,
+                error=ended.reason,
             )
-        elif status != "succeeded":
-            state = TrialState.FAIL
-            code = record.get("exit_code")
-            reason = record.get("error") or f"its job {status} (exit code {code})"
-        elif value is None:
-            state, reason = TrialState.FAIL, f"its job logged no value of {facts.metric}"
-        if reason:
-            point.trial.set_user_attr(storage.REASON, reason)
-        frozen = study.tell(point.trial, value if state is TrialState.COMPLETE else None, state)
-        _write_trial(point, frozen)
+        if ended.reason:
+            point.trial.set_user_attr(storage.REASON, ended.reason)
+        frozen = study.tell(point.trial, ended.value, ended.state)
+        write_trial(point.job_dir, frozen)
         _say(
             f"trial {frozen.number}: {frozen.state.name.lower()}"
             + (f" {frozen.value:.6g}" if frozen.value is not None else "")
             + f" ({' '.join(f'{k}={v}' for k, v in frozen.params.items())})"
-            + (f": {reason.splitlines()[0]}" if reason else "")
+            + (f": {ended.reason.splitlines()[0]}" if ended.reason else "")
         )
 
     def _dry_run(self, space: SearchSpace, sampler: Any) -> None:
@@ -272,24 +278,6 @@ class Search:
         points = [self._point(trial, space) for trial in asked]
         _say(f"dry run: one batch of {len(points)} sampled points, checked; no study written")
         self._launch(points)
-
-
-def _objective(row: Row, facts: storage.StudyFacts) -> float | None:
-    if facts.objective == Objective.last.value:
-        return row.last
-    best = row.best_point(facts.direction == "maximize")
-    return best[1] if best else None
-
-
-def _write_trial(point: Point, trial: optuna.trial.FrozenTrial) -> None:
-    fields = {
-        "number": trial.number,
-        "params": trial.params,
-        "state": trial.state.name,
-        "value": trial.value,
-        "reason": trial.user_attrs.get(storage.REASON),
-    }
-    write_atomically(point.job_dir / TRIAL_JSON, json.dumps(fields, indent=2) + "\n")
 
 
 def _differences(found: storage.StudyFacts, wanted: storage.StudyFacts) -> str:
