@@ -46,7 +46,7 @@ def _cli(args: list[str], cwd: Path) -> float:
 
 def _study(folder: Path, sampler: str, seed: int, trials: int, jobs: int) -> tuple[float, float]:
     """(best beta, seconds) of one study."""
-    from nemotron_align.search.storage import load_study
+    from nemotron_align.records.study_record import load_study
 
     took = _cli(
         [

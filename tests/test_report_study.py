@@ -1,7 +1,7 @@
 """`python -m nemotron_align.report` on a study folder: a real β by SFT-weight sweep of the stand-in
-NeMo-RL, with an Optuna study made in its folder as the sweeper makes one (storage.py), one trial
-per job scored by the job's last validation loss as TensorBoard holds it, plus a trial that failed
-and one that was pruned."""
+NeMo-RL, with an Optuna study made in its folder as the sweeper makes one (study_record.py), one
+trial per job scored by the job's last validation loss as TensorBoard holds it, plus a trial that
+failed and one that was pruned."""
 
 from __future__ import annotations
 
@@ -14,9 +14,9 @@ import pytest
 from conftest import run_cli
 from test_report import BETA_KEY, known_loss, report
 
+from nemotron_align.records import study_record
+from nemotron_align.records.study_record import StudyFacts
 from nemotron_align.results.report_rows import build_report
-from nemotron_align.search import storage
-from nemotron_align.search.storage import StudyFacts
 
 STEPS = 3
 SFT_KEY = "dpo.sft_loss_weight"
@@ -50,14 +50,14 @@ def make_study(
 ) -> None:
     """The study of `folder` (any earlier one removed): a COMPLETE trial per job in `jobs`, its
     value the job's last loss (or `values`), then a FAIL and a PRUNED trial."""
-    for name in [storage.STUDY_JSON, *storage.FILES.values()]:
+    for name in [study_record.STUDY_JSON, *study_record.FILES.values()]:
         (folder / name).unlink(missing_ok=True)
     space = {BETA_KEY: "tag(log, interval(0.01, 0.5))", SFT_KEY: "choice(0, 0.1)"}
     facts = StudyFacts("dpo_search", kind, METRIC, "minimize", "last", space, ["data=tiny"])
-    storage.write_facts(folder, facts)
+    study_record.write_facts(folder, facts)
     study = optuna.create_study(
         study_name=facts.study_name,
-        storage=storage.open_storage(folder, kind),
+        storage=study_record.open_storage(folder, kind),
         direction="minimize",
     )
     rows = {row.job: row for row in build_report(folder).rows}
@@ -69,8 +69,8 @@ def make_study(
             distributions=DISTRIBUTIONS,
             value=(values or {}).get(job, row.last),
             user_attrs={
-                storage.JOB_FOLDER: str(row.folder),
-                storage.OVERRIDES: [
+                study_record.JOB_FOLDER: str(row.folder),
+                study_record.OVERRIDES: [
                     "algo=dpo",
                     "data=tiny",
                     *(f"{k}={v}" for k, v in params.items()),
@@ -84,7 +84,7 @@ def make_study(
             state=optuna.trial.TrialState.FAIL,
             params=rejected,
             distributions=DISTRIBUTIONS,
-            user_attrs={storage.REASON: "preflight: train batch does not divide"},
+            user_attrs={study_record.REASON: "preflight: train batch does not divide"},
         )
     )
     study.add_trial(
@@ -93,7 +93,7 @@ def make_study(
             params={BETA_KEY: 0.45, SFT_KEY: 0.1},
             distributions=DISTRIBUTIONS,
             intermediate_values={1: 0.9},
-            user_attrs={storage.REASON: "pruned at step 1"},
+            user_attrs={study_record.REASON: "pruned at step 1"},
         )
     )
 
@@ -106,7 +106,7 @@ def test_a_study_folder_reports_its_best_trial_and_optunas_views(
     sweep: Path, tmp_path: Path, kind: str
 ) -> None:
     make_study(sweep, kind, ALL_JOBS)
-    assert (sweep / storage.FILES[kind]).is_file()
+    assert (sweep / study_record.FILES[kind]).is_file()
     result = report(sweep, "--out", tmp_path)
     assert result.returncode == 0, result.stderr
     assert "Traceback" not in result.stderr and "Warning" not in result.stderr
@@ -200,7 +200,7 @@ def test_a_study_whose_best_trial_is_not_the_tables_best_job_says_both(
 
 
 def test_a_sweep_folder_without_a_study_reports_as_before(sweep: Path, tmp_path: Path) -> None:
-    for name in [storage.STUDY_JSON, *storage.FILES.values()]:
+    for name in [study_record.STUDY_JSON, *study_record.FILES.values()]:
         (sweep / name).unlink(missing_ok=True)
     result = report(sweep, "--out", tmp_path)
     assert result.returncode == 0, result.stderr
@@ -213,12 +213,13 @@ def test_a_study_json_naming_a_study_its_storage_lacks_is_refused(
     sweep: Path, tmp_path: Path
 ) -> None:
     make_study(sweep, "sqlite", ALL_JOBS)
-    facts = json.loads((sweep / storage.STUDY_JSON).read_text())
-    (sweep / storage.STUDY_JSON).write_text(json.dumps({**facts, "study_name": "other"}))
+    facts = json.loads((sweep / study_record.STUDY_JSON).read_text())
+    (sweep / study_record.STUDY_JSON).write_text(json.dumps({**facts, "study_name": "other"}))
     result = report(sweep, "--out", tmp_path)
     assert result.returncode == 2
     assert result.stderr.startswith(
-        f"error: {sweep / storage.STUDY_JSON}: names study 'other', which study.db does not hold"
+        f"error: {sweep / study_record.STUDY_JSON}: names study 'other', "
+        "which study.db does not hold"
     )
     assert "fix: " in result.stderr and "Traceback" not in result.stderr
     assert not list(tmp_path.iterdir())

@@ -16,7 +16,7 @@ import pytest
 from conftest import read_json, run_cli, start_cli, wait_for_file
 
 from nemotron_align.records.launch_record import LAUNCH_JSON
-from nemotron_align.search.storage import load_study
+from nemotron_align.records.study_record import load_study
 
 BEST_BETA = 0.1
 STUDY_TIMEOUT_S = 300
@@ -101,8 +101,9 @@ def test_a_study_scores_each_trial_by_what_nemo_rl_logged(
 def test_tpe_finds_the_best_beta_more_often_than_random_search(
     tmp_path: Path, stand_in_env: dict[str, str]
 ) -> None:
-    """12 trials, 2 at a time, over log-uniform beta in [0.01, 0.5], seeds 0-4: how often the best
-    trial's beta lies within 10% of the known optimum 0.1. (bench/search.py runs more seeds.)"""
+    """12 trials, one at a time, over log-uniform beta in [0.01, 0.5], seeds 0-4: how often the
+    best trial's beta lies within 10% of the known optimum 0.1 (TPE 4 of 5, random 1 of 5 when
+    written). bench/search.py runs more seeds, in batches."""
     hits = {}
     for sampler in ("tpe", "random"):
         found = []
@@ -112,7 +113,7 @@ def test_tpe_finds_the_best_beta_more_often_than_random_search(
                 study,
                 stand_in_env,
                 "hydra.sweeper.n_trials=12",
-                "hydra.sweeper.n_jobs=2",
+                "hydra.sweeper.n_jobs=1",
                 f"hydra.sweeper.sampler={sampler}",
                 f"hydra.sweeper.seed={seed}",
             )

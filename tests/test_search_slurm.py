@@ -11,7 +11,7 @@ import pytest
 from conftest import read_json, run_cli
 from slurm_cluster import LOCAL_SLURM, SlurmCluster
 
-from nemotron_align.search.storage import load_study
+from nemotron_align.records.study_record import load_study
 
 pytestmark = pytest.mark.slurm
 

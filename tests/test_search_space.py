@@ -11,7 +11,7 @@ import pytest
 from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
 
 from nemotron_align.errors import LaunchRejected
-from nemotron_align.search import storage
+from nemotron_align.records import study_record
 from nemotron_align.search.samplers import grid_points, make_pruner, make_sampler
 from nemotron_align.search.settings import Pruner, Sampler, SearchSettings
 from nemotron_align.search.space import parse_space
@@ -123,8 +123,8 @@ def test_auto_storage_is_the_journal_on_a_network_file_system(
 
     for fstype, kind in (("nfs4", "journal"), ("lustre", "journal"), ("xfs", "sqlite")):
         monkeypatch.setattr(psutil, "disk_partitions", lambda all, f=fstype: mounts(f))
-        assert storage.storage_kind(storage.StorageKind.auto, tmp_path / "study") == kind
-    assert storage.storage_kind(storage.StorageKind.sqlite, tmp_path) == "sqlite"
+        assert study_record.storage_kind(study_record.StorageKind.auto, tmp_path / "study") == kind
+    assert study_record.storage_kind(study_record.StorageKind.sqlite, tmp_path) == "sqlite"
 
 
 def test_settings_out_of_range_are_refused() -> None:

@@ -21,9 +21,9 @@ from typing import TYPE_CHECKING, Any
 
 from nemotron_align.errors import LaunchRejected
 from nemotron_align.io.atomic_file import write_atomically
+from nemotron_align.records import study_record
+from nemotron_align.records.study_record import StudyFacts
 from nemotron_align.results.report_rows import Report
-from nemotron_align.search import storage
-from nemotron_align.search.storage import StudyFacts
 
 if TYPE_CHECKING:
     import optuna
@@ -43,7 +43,7 @@ class BestTrial:
 
     @property
     def command(self) -> str:
-        return shlex.join(storage.rerun_command(self.overrides))
+        return shlex.join(study_record.rerun_command(self.overrides))
 
 
 @dataclass
@@ -62,16 +62,16 @@ class StudyReport:
 
 def read_study(folder: Path) -> StudyReport | None:
     """The study a sweep folder holds; None for a folder without study.json (a plain sweep)."""
-    facts = storage.read_facts(folder)
+    facts = study_record.read_facts(folder)
     if facts is None:
         return None
     from sqlalchemy.exc import DatabaseError
 
     try:
-        study = storage.load_study(folder)
+        study = study_record.load_study(folder)
     except KeyError as err:
         raise LaunchRejected(
-            str(folder / storage.STUDY_JSON),
+            str(folder / study_record.STUDY_JSON),
             f"names study {facts.study_name!r}, which {facts.file} does not hold",
             "re-run the search command that made this folder, or remove study.json",
         ) from err
@@ -94,8 +94,8 @@ def read_study(folder: Path) -> StudyReport | None:
             number=trial.number,
             value=trial.value,
             params=trial.params,
-            job_folder=trial.user_attrs.get(storage.JOB_FOLDER),
-            overrides=list(trial.user_attrs.get(storage.OVERRIDES, [])),
+            job_folder=trial.user_attrs.get(study_record.JOB_FOLDER),
+            overrides=list(trial.user_attrs.get(study_record.OVERRIDES, [])),
         )
     return StudyReport(facts, study, counts, best)
 

@@ -15,9 +15,9 @@ import optuna
 from optuna.trial import TrialState
 
 from nemotron_align.io.atomic_file import write_atomically
+from nemotron_align.records import study_record
 from nemotron_align.records.job_record import TRIAL_JSON
 from nemotron_align.results.report_rows import Row
-from nemotron_align.search import storage
 from nemotron_align.search.settings import Objective
 
 
@@ -29,7 +29,7 @@ class Outcome:
 
 
 def outcome(
-    record: dict[str, Any], row: Row | None, pruned: str | None, facts: storage.StudyFacts
+    record: dict[str, Any], row: Row | None, pruned: str | None, facts: study_record.StudyFacts
 ) -> Outcome:
     """`record` is the job's job.json, `row` its report row, `pruned` why the watch stopped it."""
     status = record.get("status")
@@ -46,7 +46,7 @@ def outcome(
     )
 
 
-def objective(row: Row, facts: storage.StudyFacts) -> float | None:
+def objective(row: Row, facts: study_record.StudyFacts) -> float | None:
     if facts.objective == Objective.last.value:
         return row.last
     best = row.best_point(facts.direction == "maximize")
@@ -59,6 +59,6 @@ def write_trial(job_dir: Path, trial: optuna.trial.FrozenTrial) -> None:
         "params": trial.params,
         "state": trial.state.name,
         "value": trial.value,
-        "reason": trial.user_attrs.get(storage.REASON),
+        "reason": trial.user_attrs.get(study_record.REASON),
     }
     write_atomically(job_dir / TRIAL_JSON, json.dumps(fields, indent=2) + "\n")

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from enum import Enum
 
 from nemotron_align.errors import LaunchRejected
-from nemotron_align.search.storage import StorageKind
+from nemotron_align.records.study_record import StorageKind
 
 
 class Sampler(str, Enum):

@@ -2,8 +2,8 @@
 batch with the configured Hydra launcher (locally, or one Slurm job array), watch it for pruning,
 and tell Optuna what NeMo-RL measured.
 
-The study lives in the sweep folder (nemotron_align.search.storage) and the folder is held by one
-search at a time; re-running the same command resumes it: trials left running by a search that
+The study lives in the sweep folder (nemotron_align.records.study_record), held by one search
+at a time; re-running the same command resumes it: trials left running by a search that
 was killed are run again in their own job folders (NeMo-RL resumes from their checkpoints), or
 only scored where their job had ended, so the study ends with exactly n_trials trials.
 """
@@ -22,6 +22,7 @@ from omegaconf import DictConfig, OmegaConf
 from optuna.trial import TrialState
 
 from nemotron_align.errors import EXIT_REJECTED, LaunchRejected
+from nemotron_align.records import study_record
 from nemotron_align.records.job_record import (
     FINAL,
     read_job_record,
@@ -31,7 +32,6 @@ from nemotron_align.records.job_record import (
 from nemotron_align.records.run_lock import RunFolderBusy, hold
 from nemotron_align.results.metrics import Series
 from nemotron_align.results.report_rows import Row, build_report
-from nemotron_align.search import storage
 from nemotron_align.search.outcome import outcome, write_trial
 from nemotron_align.search.point_check import refusal
 from nemotron_align.search.pruning import PruneWatch
@@ -127,7 +127,7 @@ class Search:
                 signal.signal(signal.SIGINT, previous)
             _summarize(study, facts)
 
-    def _facts(self, space: SearchSpace) -> storage.StudyFacts:
+    def _facts(self, space: SearchSpace) -> study_record.StudyFacts:
         checkpointing = OmegaConf.select(self.config, "checkpointing") or {}
         metric = checkpointing.get("metric_name")
         if not metric or checkpointing.get("higher_is_better") is None:
@@ -139,9 +139,9 @@ class Search:
                 "set both, e.g. checkpointing.metric_name=val:accuracy "
                 "checkpointing.higher_is_better=true",
             )
-        return storage.StudyFacts(
+        return study_record.StudyFacts(
             study_name=self.settings.study_name,
-            storage=storage.storage_kind(self.settings.storage, self.sweep_dir),
+            storage=study_record.storage_kind(self.settings.storage, self.sweep_dir),
             metric=str(metric),
             direction="maximize" if checkpointing["higher_is_better"] else "minimize",
             objective=self.settings.objective.value,
@@ -149,9 +149,9 @@ class Search:
             fixed=space.fixed,
         )
 
-    def _open(self, facts: storage.StudyFacts, sampler: Any) -> optuna.Study:
+    def _open(self, facts: study_record.StudyFacts, sampler: Any) -> optuna.Study:
         """The study: created, or resumed when the folder holds the same search."""
-        found = storage.read_facts(self.sweep_dir)
+        found = study_record.read_facts(self.sweep_dir)
         if found is not None and found != facts:
             raise LaunchRejected(
                 "hydra.sweep.dir",
@@ -160,9 +160,9 @@ class Search:
                 "re-run exactly the command that started it, or search into a new folder "
                 "(another hydra.sweep.dir or hydra.sweeper.study_name)",
             )
-        storage.write_facts(self.sweep_dir, facts)
+        study_record.write_facts(self.sweep_dir, facts)
         return optuna.create_study(
-            storage=storage.open_storage(self.sweep_dir, facts.storage),
+            storage=study_record.open_storage(self.sweep_dir, facts.storage),
             study_name=facts.study_name,
             sampler=sampler,
             pruner=make_pruner(self.settings),
@@ -182,12 +182,12 @@ class Search:
     def _point(self, trial: optuna.Trial, space: SearchSpace) -> Point:
         overrides = space.overrides(trial.params)
         job_dir = self.sweep_dir / str(trial.number)
-        trial.set_user_attr(storage.JOB_FOLDER, str(job_dir))
-        trial.set_user_attr(storage.OVERRIDES, overrides)
+        trial.set_user_attr(study_record.JOB_FOLDER, str(job_dir))
+        trial.set_user_attr(study_record.OVERRIDES, overrides)
         return Point(trial, overrides, job_dir)
 
     def _run_batch(
-        self, study: optuna.Study, facts: storage.StudyFacts, batch: list[Point]
+        self, study: optuna.Study, facts: study_record.StudyFacts, batch: list[Point]
     ) -> None:
         to_run = []
         for point in batch:
@@ -235,17 +235,19 @@ class Search:
         for run in runs:
             self.launcher.launch([p.overrides for p in run], initial_job_idx=run[0].trial.number)
 
-    def _report(self, facts: storage.StudyFacts) -> Any:
+    def _report(self, facts: study_record.StudyFacts) -> Any:
         return build_report(self.sweep_dir, facts.metric, facts.direction == "maximize")
 
-    def _series(self, facts: storage.StudyFacts, folders: dict[Path, Any]) -> dict[Path, Series]:
+    def _series(
+        self, facts: study_record.StudyFacts, folders: dict[Path, Any]
+    ) -> dict[Path, Series]:
         rows = self._report(facts).rows
         return {row.folder.resolve(): row.series for row in rows if row.folder.resolve() in folders}
 
     def _tell(
         self,
         study: optuna.Study,
-        facts: storage.StudyFacts,
+        facts: study_record.StudyFacts,
         point: Point,
         row: Row | None,
         pruned: str | None,
@@ -261,7 +263,7 @@ class Search:
                 error=ended.reason,
             )
         if ended.reason:
-            point.trial.set_user_attr(storage.REASON, ended.reason)
+            point.trial.set_user_attr(study_record.REASON, ended.reason)
         frozen = study.tell(point.trial, ended.value, ended.state)
         write_trial(point.job_dir, frozen)
         _say(
@@ -280,20 +282,20 @@ class Search:
         self._launch(points)
 
 
-def _differences(found: storage.StudyFacts, wanted: storage.StudyFacts) -> str:
+def _differences(found: study_record.StudyFacts, wanted: study_record.StudyFacts) -> str:
     old, new = vars(found), vars(wanted)
     return "; ".join(f"{k} was {old[k]!r}, now {new[k]!r}" for k in old if old[k] != new[k])
 
 
-def _summarize(study: optuna.Study, facts: storage.StudyFacts) -> None:
+def _summarize(study: optuna.Study, facts: study_record.StudyFacts) -> None:
     done = [t for t in study.trials if t.state is TrialState.COMPLETE]
     if not done:
         _say(f"study {facts.study_name}: no trial completed")
         return
     best = study.best_trial
-    command = shlex.join(storage.rerun_command(best.user_attrs[storage.OVERRIDES]))
+    command = shlex.join(study_record.rerun_command(best.user_attrs[study_record.OVERRIDES]))
     _say(
         f"best trial {best.number}: {facts.metric} {best.value:.6g} "
         f"({' '.join(f'{k}={v}' for k, v in best.params.items())})\n"
-        f"    run folder: {best.user_attrs[storage.JOB_FOLDER]}\n    command: {command}"
+        f"    run folder: {best.user_attrs[study_record.JOB_FOLDER]}\n    command: {command}"
     )
