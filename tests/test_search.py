@@ -224,7 +224,9 @@ def test_ctrl_c_stops_the_study_and_the_same_command_resumes_it(
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=STUDY_TIMEOUT_S)
     assert proc.returncode == 128 + signal.SIGINT, err
-    assert "interrupted: 0 of 4 trials ended" in err and "Traceback" not in err
+    assert "interrupted: 0 of 4 trials ended" in err
+    # The stand-in NeMo-RL may print its own KeyboardInterrupt; the launcher prints none.
+    assert "nemotron_align/search" not in err and "hydra/_internal" not in err
     assert not (study / "1").exists()  # the batch's second job never started
     assert [t.state.name for t in _trials(study)] == ["RUNNING", "RUNNING"]
     done = run_cli(args, cwd=tmp_path, env=env, timeout=STUDY_TIMEOUT_S)
