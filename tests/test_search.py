@@ -281,20 +281,38 @@ def test_resuming_with_another_search_is_refused_and_changes_nothing(
     }
 
 
-def test_a_dry_run_checks_one_batch_and_keeps_no_study(
+def test_a_dry_run_checks_one_batch_beside_the_study_and_keeps_no_study(
     tmp_path: Path, stand_in_env: dict[str, str]
 ) -> None:
     study = tmp_path / "study"
-    done = run_cli(
-        _search(study, "launch.dry_run=true", "hydra.sweeper.n_jobs=3"),
-        cwd=tmp_path,
-        env=stand_in_env,
-    )
+    args = _search(study, "hydra.sweeper.n_jobs=3", "hydra.sweeper.n_trials=3")
+    done = run_cli([*args, "launch.dry_run=true"], cwd=tmp_path, env=stand_in_env)
     assert done.returncode == 0, done.stderr
-    assert "dry run: one batch of 3 sampled points, checked; no study written" in done.stderr
-    assert not (study / "study.db").exists() and not (study / "study.json").exists()
-    assert [r["status"] for r in read_json(study / "sweep.json")] == ["succeeded"] * 3
-    assert all(read_json(study / str(n) / LAUNCH_JSON)["dry_run"] for n in range(3))
+    assert "dry run: one batch of 3 sampled points, checked and dry-run in" in done.stderr
+    dry = study / "dry_run"
+    assert [r["status"] for r in read_json(dry / "sweep.json")] == ["succeeded"] * 3
+    assert all(read_json(dry / str(n) / LAUNCH_JSON)["dry_run"] for n in range(3))
+    assert sorted(p.name for p in study.iterdir()) == ["dry_run"]  # no study, no trial folder
+    # The same command for real then starts the study in the folder, untroubled.
+    _run(study, stand_in_env, "hydra.sweeper.n_jobs=3", "hydra.sweeper.n_trials=3")
+    assert [t.state.name for t in _trials(study)] == ["COMPLETE"] * 3
+
+
+def test_a_slurm_dry_run_of_a_search_shows_one_job_array(
+    tmp_path: Path, stand_in_env: dict[str, str]
+) -> None:
+    """No Slurm needed: the batch is checked on this machine and its sbatch script shown."""
+    study = tmp_path / "study"
+    args = [
+        *_search(study, "hydra.sweeper.n_jobs=2", "launch.dry_run=true"),
+        "cluster=slurm",
+        "hydra.launcher.gpus_per_node=null",
+    ]
+    done = run_cli(args, cwd=tmp_path, env=stand_in_env)
+    assert done.returncode == 0, done.stderr
+    assert done.stderr.count("#SBATCH --array=0,1%2") == 1, done.stderr
+    assert "2 of 2 jobs passed their checks (dry run: none submitted)" in done.stderr
+    assert sorted(p.name for p in study.iterdir()) == ["dry_run"]
 
 
 def test_the_journal_storage_holds_a_study_too(

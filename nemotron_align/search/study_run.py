@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import optuna
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig, OmegaConf, read_write
 from optuna.trial import TrialState
 
 from nemotron_align.errors import EXIT_REJECTED, LaunchRejected
@@ -189,10 +189,11 @@ class Search:
     def _run_batch(
         self, study: optuna.Study, facts: study_record.StudyFacts, batch: list[Point]
     ) -> None:
-        to_run = []
+        to_run, ended = [], []
         for point in batch:
             status = read_job_record(point.job_dir).get("status")
             if status in FINAL:  # its job ended before the search that ran it was killed
+                ended.append(point)
                 continue
             why = refusal(self.loader, self.config, point.overrides, point.job_dir)
             if why is None:
@@ -207,6 +208,7 @@ class Search:
                 exit_code=EXIT_REJECTED,
                 error=why,
             )
+            self._tell(study, facts, point, None, None)  # failed at once, with the reason
         pruned: dict[Path, str] = {}
         if to_run:
             watched = {p.job_dir: p.trial for p in to_run}
@@ -216,7 +218,7 @@ class Search:
                 self._launch(to_run)
             pruned = watch.pruned
         rows = {row.folder.resolve(): row for row in self._report(facts).rows}
-        for point in batch:
+        for point in ended + to_run:
             self._tell(study, facts, point, rows.get(point.job_dir), pruned.get(point.job_dir))
 
     def _launch(self, points: list[Point]) -> None:
@@ -274,11 +276,21 @@ class Search:
         )
 
     def _dry_run(self, space: SearchSpace, sampler: Any) -> None:
-        """One batch of points, each checked and launched as a dry run; no study is kept."""
+        """One batch of points, each checked and launched as a dry run, into
+        `<sweep folder>/dry_run/`: the study's own folder stays fresh for the real search."""
+        self.sweep_dir = self.sweep_dir / "dry_run"
+        # Each job is composed with it; the launcher and the sweep's record read it here.
+        moved = f"hydra.sweep.dir={self.sweep_dir}"
+        with read_write(self.config.hydra.sweep):
+            self.config.hydra.sweep.dir = str(self.sweep_dir)
         study = optuna.create_study(sampler=sampler)
         asked = [study.ask(space.distributions) for _ in range(self.settings.n_jobs)]
         points = [self._point(trial, space) for trial in asked]
-        _say(f"dry run: one batch of {len(points)} sampled points, checked; no study written")
+        points = [Point(p.trial, [*p.overrides, moved], p.job_dir) for p in points]
+        _say(
+            f"dry run: one batch of {len(points)} sampled points, checked and dry-run in "
+            f"{self.sweep_dir}; no study written"
+        )
         self._launch(points)
 
 
