@@ -20,8 +20,8 @@ from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
 from nemotron_align.config.diagnose import diagnose, fault
-from nemotron_align.config.recipe_args import with_recipe
 from nemotron_align.config.location import CONFIG_PATH
+from nemotron_align.config.recipe_args import with_recipe
 from nemotron_align.config.relaunch import composed_from, relaunch_args
 from nemotron_align.config.release import default_root, detect_release
 from nemotron_align.config.resolvers import register_resolvers

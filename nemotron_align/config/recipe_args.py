@@ -113,7 +113,9 @@ def store_recipe(
     store = ConfigStore.instance()
     store.store(group="algo", name="recipe", node={}, package="_global_")
     body = OmegaConf.to_container(node)
-    store.store(group="recipe", name=OPTION, node={"defaults": defaults, **body}, package="_global_")
+    store.store(
+        group="recipe", name=OPTION, node={"defaults": defaults, **body}, package="_global_"
+    )
 
 
 def _component_value(file: str, key: str) -> str:
