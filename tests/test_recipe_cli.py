@@ -129,7 +129,7 @@ def test_a_sweep_over_a_recipe_key(recipes: dict[str, Path], tmp_path: Path) -> 
     )
 
 
-def test_slurm_dry_run_keeps_the_recipes_cluster_size(
+def test_slurm_dry_run_keeps_the_recipes_cluster_size_and_sets_the_save_by(
     recipes: dict[str, Path], tmp_path: Path
 ) -> None:
     empty = tmp_path / "bin"
@@ -148,7 +148,10 @@ def test_slurm_dry_run_keeps_the_recipes_cluster_size(
     )
     assert result.returncode == 0, result.stderr
     assert "#SBATCH --gpus-per-node=2" in result.stderr
-    assert _rendered(sweep_dir / "0")["cluster"]["gpus_per_node"] == 2
+    config = _rendered(sweep_dir / "0")
+    assert config["cluster"]["gpus_per_node"] == 2
+    # The recipe's null (no deadline) yields to the save-by of the job's time limit.
+    assert config["checkpointing"]["checkpoint_must_save_by"] == "00:03:28:00"
     node = json.loads((sweep_dir / "0" / "slurm_job.json").read_text())
     assert node["args"][0] == "examples/run_dpo.py"
 

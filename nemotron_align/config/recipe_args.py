@@ -24,6 +24,7 @@ from __future__ import annotations
 
 from importlib.resources import files
 from pathlib import Path
+from typing import Any
 
 from hydra.core.config_store import ConfigStore
 from omegaconf import DictConfig, OmegaConf
@@ -31,6 +32,7 @@ from omegaconf import DictConfig, OmegaConf
 from nemotron_align.config.launch_schema import LaunchSettings
 from nemotron_align.config.location import CONFIG_PATH
 from nemotron_align.config.recipe_loader import load_recipe
+from nemotron_align.config.render import leaf_paths
 from nemotron_align.errors import LaunchRejected
 from nemotron_align.preflight.pairing import Trainer
 from nemotron_align.preflight.recipe_trainer import recipe_trainer
@@ -83,7 +85,7 @@ def with_recipe(args: list[str]) -> list[str]:
             "cannot be swept together with recipe=",
             "run one sweep per data option",
         )
-    store_recipe(recipe, trainer, path, release, data)
+    store_recipe(recipe, trainer, path, release, data, _named(args, "cluster"))
     rest = [a for a in args if a not in recipes and _split(a)[0] != "nemo_rl"]
     return [*rest, f"recipe={OPTION}", "algo=recipe", "~nemo_rl"]
 
@@ -95,10 +97,18 @@ def _named(args: list[str], key: str) -> str | None:
 
 
 def store_recipe(
-    recipe: DictConfig, trainer: Trainer, path: Path, release: str, data: str | None
+    recipe: DictConfig,
+    trainer: Trainer,
+    path: Path,
+    release: str,
+    data: str | None,
+    cluster: str | None = None,
 ) -> None:
-    """Store the recipe as `recipe/loaded`, with our run paths, data choice and launch record."""
+    """Store the recipe as `recipe/loaded`, with our run paths, data and cluster choices and the
+    launch record."""
     node = OmegaConf.create(recipe)
+    if cluster is not None:
+        _yield_nulls_to_cluster(node, cluster)
     for dotted, (file, key) in RUN_PATHS.items():
         section = dotted.split(".")[0]
         if isinstance(node.get(section), DictConfig):
@@ -118,10 +128,31 @@ def store_recipe(
     )
 
 
-def _component_value(file: str, key: str) -> str:
-    """The value as conf/components/<file> writes it (an interpolation stays one)."""
+def _conf_file(relative: str) -> DictConfig:
+    """A bundled config file as written (interpolations stay)."""
     if CONFIG_PATH.startswith("pkg://"):
-        folder = files(CONFIG_PATH.removeprefix("pkg://")) / "components"
+        path: Any = files(CONFIG_PATH.removeprefix("pkg://")).joinpath(relative)
     else:
-        folder = Path(CONFIG_PATH) / "components"
-    return str(OmegaConf.create((folder / file).read_text())._get_node(key)._value())
+        path = Path(CONFIG_PATH) / relative
+    return OmegaConf.create(path.read_text())
+
+
+def _component_value(file: str, key: str) -> str:
+    return str(_conf_file(f"components/{file}")._get_node(key)._value())
+
+
+def _yield_nulls_to_cluster(node: DictConfig, cluster: str) -> None:
+    """Drop the recipe's nulls where the cluster option sets a value: on Slurm,
+    checkpointing.checkpoint_must_save_by from the job's time limit (a recipe's null means no
+    deadline, true only without one)."""
+    try:
+        option = _conf_file(f"cluster/{cluster}.yaml")
+    except OSError:
+        return  # not one of ours: Hydra names the options
+    for dotted, _ in leaf_paths(OmegaConf.to_container(option)):
+        if dotted.split(".")[0] in ("hydra", "defaults") or "[" in dotted:
+            continue
+        parent, _, key = dotted.rpartition(".")
+        section = OmegaConf.select(node, parent) if parent else node
+        if isinstance(section, DictConfig) and key in section and section._get_node(key)._is_none():
+            del section[key]
