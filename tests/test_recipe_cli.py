@@ -13,7 +13,9 @@ import pytest
 import yaml
 from conftest import DRY, STAND_IN_ROOT, compose_config, read_json, run_cli
 
+from nemotron_align.config.recipe_args import with_recipe
 from nemotron_align.config.render import dump_yaml, to_nemo_rl_dict
+from nemotron_align.errors import LaunchRejected
 
 RECIPE_ON_TOP = {
     "dpo": "dpo:\n  reference_policy_kl_penalty: 0.2\n"
@@ -183,6 +185,8 @@ def test_data_tiny_replaces_the_recipes_datasets(recipes: dict[str, Path], tmp_p
         (None, [], "no such recipe"),
         ("sft: {max_num_steps: 1}\npolicy: {}\n", [], "is a SFT recipe"),
         ("defaults: nope.yaml\n", [], "nope.yaml"),
+        ("defaults: '???'\ndpo: {}\n", [], "defaults: is ??? (no value)"),
+        ("dpo: {}\n", [], "error: checkpointing: NeMo-RL v0.7.0 requires this key"),
         ("dpo: {}\n", ["algo=dpo"], "cannot be combined with algo=dpo"),
     ],
 )
@@ -220,3 +224,25 @@ def test_relaunch_from_the_record_needs_no_recipe(recipes: dict[str, Path], tmp_
     assert again.returncode == 0, again.stderr
     assert (run_dir / "nemo_rl.yaml").read_text() == original
     assert read_json(run_dir / "launch.json")["recipe"] == str(source)
+
+
+@pytest.mark.parametrize(
+    ("args", "said"),
+    [
+        (["recipe={r}", "recipe={r}"], "is given more than once"),
+        (["recipe={r},{r}"], "needs one path"),
+        (["recipe={r}", "~algo"], "cannot be combined with ~algo"),
+        (["recipe={r}", "data=tiny,default"], "cannot be swept together with recipe="),
+    ],
+)
+def test_command_lines_refused_before_hydra(
+    args: list[str], said: str, recipes: dict[str, Path]
+) -> None:
+    with pytest.raises(LaunchRejected, match=said):
+        with_recipe([a.format(r=recipes["dpo"]) for a in args])
+
+
+def test_the_command_line_hydra_gets(recipes: dict[str, Path]) -> None:
+    args = with_recipe(["nemo_rl=main", f"recipe={recipes['dpo']}", "data=tiny", DRY])
+    assert args == ["data=tiny", DRY, "recipe=loaded", "algo=recipe", "~nemo_rl"]
+    assert with_recipe(["algo=dpo", DRY]) == ["algo=dpo", DRY]

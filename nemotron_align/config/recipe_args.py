@@ -22,6 +22,7 @@ run here, and a relaunch composes from the run's record, which holds the compose
 
 from __future__ import annotations
 
+import os
 from importlib.resources import files
 from pathlib import Path
 from typing import Any
@@ -75,9 +76,15 @@ def with_recipe(args: list[str]) -> list[str]:
             "give the path of one recipe YAML: recipe=<path>",
         )
     release = _named(args, "nemo_rl") or LaunchSettings.nemo_rl_release
-    path = Path(value).expanduser().absolute()
+    path = Path(os.path.abspath(Path(value).expanduser()))
     recipe = load_recipe(path, release)
     trainer = recipe_trainer(recipe, path)
+    if "defaults" in recipe.keys():  # `defaults: ???`, which NeMo-RL keeps as a key
+        raise LaunchRejected(
+            f"{path}: defaults",
+            "is ??? (no value): Hydra would read it as this recipe's own defaults list",
+            "remove the line, or name the parent recipe: defaults: <path>",
+        )
     data = _named(args, "data")
     if data is not None and "," in data:
         raise LaunchRejected(
