@@ -79,7 +79,8 @@ def with_recipe(args: list[str]) -> list[str]:
     path = Path(os.path.abspath(Path(value).expanduser()))
     recipe = load_recipe(path, release)
     trainer = recipe_trainer(recipe, path)
-    if "defaults" in recipe.keys():  # `defaults: ???`, which NeMo-RL keeps as a key
+    # `defaults: ???`, which NeMo-RL keeps (`in` on a DictConfig skips ??? values)
+    if "defaults" in list(recipe):
         raise LaunchRejected(
             f"{path}: defaults",
             "is ??? (no value): Hydra would read it as this recipe's own defaults list",
