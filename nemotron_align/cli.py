@@ -21,6 +21,7 @@ from omegaconf.errors import OmegaConfBaseException
 
 from nemotron_align.config.diagnose import diagnose, fault
 from nemotron_align.config.location import CONFIG_PATH
+from nemotron_align.config.recipe_args import with_recipe
 from nemotron_align.config.relaunch import composed_from, relaunch_args
 from nemotron_align.config.release import default_root, detect_release
 from nemotron_align.config.resolvers import register_resolvers
@@ -166,7 +167,11 @@ def with_detected_release(args: list[str]) -> list[str]:
 def main() -> None:
     # What Hydra and we print (an echoed override, a sweep's summary) keeps no secret value either.
     sys.stdout, sys.stderr = RedactingStream(sys.stdout), RedactingStream(sys.stderr)
-    sys.argv[1:] = relaunch_args(with_detected_release(sys.argv[1:]))
+    try:
+        sys.argv[1:] = relaunch_args(with_recipe(with_detected_release(sys.argv[1:])))
+    except LaunchRejected as err:
+        print(err.render(), file=sys.stderr)
+        sys.exit(EXIT_REJECTED)
     # With HYDRA_FULL_ERROR set, Hydra raises what it refuses instead of printing its message, so
     # that the explanation below replaces it; the task unsets it. Set by the user: the traceback.
     if _FULL_ERROR not in os.environ:

@@ -80,3 +80,5 @@ class LaunchSettings:
     # After NeMo-RL exits 0: convert this checkpoint to Hugging Face format into <run>/hf/.
     export_hf: ExportHF = ExportHF.none
     resume: ResumeMode = ResumeMode.auto
+    # The NeMo-RL recipe the run started from (recipe=<path>), as an absolute path.
+    recipe: str | None = None

@@ -245,6 +245,7 @@ def prepare(cfg: DictConfig, ctx: LaunchContext) -> LaunchPlan:
         relaunch=relaunch_command(ctx.run_dir, ctx.composed_config_dir),
         warnings=checked.warnings,
         relaunched_from=str(ctx.relaunched_from) if ctx.relaunched_from else None,
+        recipe=settings.recipe,
         consumed=lineage.consumed(config),
     )
     record.keep_history(ctx.run_dir)

@@ -18,6 +18,7 @@ from pathlib import Path
 import yaml
 
 from nemotron_align.config.launch_schema import ResumeMode
+from nemotron_align.config.render import config_value
 from nemotron_align.errors import LaunchRejected
 from nemotron_align.preflight.context import PreflightContext
 from nemotron_align.results.checkpoints import STEP_DIR, TRAINING_INFO
@@ -35,8 +36,11 @@ def resume_point(checkpoint_dir: Path) -> Path | None:
 
 
 def resume_problems(config: dict, context: PreflightContext) -> list[LaunchRejected]:
+    written = config_value(config, KEY)
+    if not isinstance(written, str):
+        return []  # no checkpointing section: the schema check names what is missing
     # A relative path is NeMo-RL's, whose working directory is the NeMo-RL root.
-    checkpoint_dir = context.install.root / config["checkpointing"]["checkpoint_dir"]
+    checkpoint_dir = context.install.root / written
     point = resume_point(checkpoint_dir)
     mode = context.settings.resume
     if mode is ResumeMode.never and point is not None:

@@ -38,6 +38,8 @@ class LaunchRecord:
     relaunch: list[str] | None
     # A relaunch: the run folder whose Hydra record it was composed from (null otherwise).
     relaunched_from: str | None = None
+    # The NeMo-RL recipe the config started from (recipe=<path>), absolute; null for our algos.
+    recipe: str | None = None
     nemotron_align_version: str = __version__
     launcher_python: str = field(default_factory=lambda: sys.executable)
     # Where the launcher (exec: NeMo-RL itself) runs.

@@ -1,0 +1,248 @@
+"""recipe=<path of a NeMo-RL recipe> on the command line, end to end against the stand-in NeMo-RL:
+hand-made DPO and GRPO recipes (a base with our own complete config for v0.7.0, a recipe on it
+with `defaults`), dry runs and a launch, overrides and did-you-mean against the recipe's keys, a
+sweep over a recipe key, Slurm's dry run, refusals, the record and a relaunch from it."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+from conftest import DRY, STAND_IN_ROOT, compose_config, read_json, run_cli
+
+from nemotron_align.config.recipe_args import with_recipe
+from nemotron_align.config.render import dump_yaml, to_nemo_rl_dict
+from nemotron_align.errors import LaunchRejected
+
+RECIPE_ON_TOP = {
+    "dpo": "dpo:\n  reference_policy_kl_penalty: 0.2\n"
+    "data:\n  max_input_seq_length: ${policy.max_total_sequence_length}\n",
+    "rlvr": "grpo:\n  seed: 7\n",
+}
+
+
+def _write_recipe(folder: Path, algo: str) -> Path:
+    """<folder>/recipes/<algo>-small.yaml on <folder>/base/<algo>.yaml: our complete config of
+    `algo=<algo> data=tiny` for v0.7.0, whose run paths point elsewhere."""
+    base = folder / "base" / f"{algo}.yaml"
+    base.parent.mkdir(parents=True, exist_ok=True)
+    cfg = compose_config([f"algo={algo}", "data=tiny", "nemo_rl=v0.7.0"], folder / "elsewhere")
+    base.write_text(dump_yaml(to_nemo_rl_dict(cfg)))
+    recipe = folder / "recipes" / f"{algo}-small.yaml"
+    recipe.parent.mkdir(exist_ok=True)
+    recipe.write_text(f"defaults: ../base/{algo}.yaml\n{RECIPE_ON_TOP[algo]}")
+    return recipe
+
+
+@pytest.fixture(scope="module")
+def recipes(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    folder = tmp_path_factory.mktemp("recipes")
+    return {algo: _write_recipe(folder, algo) for algo in RECIPE_ON_TOP}
+
+
+def _rendered(run_dir: Path) -> dict:
+    return yaml.safe_load((run_dir / "nemo_rl.yaml").read_text())
+
+
+def _env() -> dict[str, str]:
+    return {"NEMO_RL_ROOT": str(STAND_IN_ROOT)}
+
+
+def test_dry_run_of_a_dpo_recipe_by_relative_path(recipes: dict[str, Path], tmp_path: Path) -> None:
+    run_dir = tmp_path / "run"
+    cwd = recipes["dpo"].parents[1]
+    relative = recipes["dpo"].relative_to(cwd)
+    result = run_cli(
+        [
+            f"recipe={relative}",
+            "policy.max_total_sequence_length=512",
+            DRY,
+            f"hydra.run.dir={run_dir}",
+        ],
+        cwd=cwd,
+        env=_env(),
+    )
+    assert result.returncode == 0, result.stderr
+    config = _rendered(run_dir)
+    assert config["dpo"]["reference_policy_kl_penalty"] == 0.2  # the recipe's
+    assert config["policy"]["max_total_sequence_length"] == 512  # the override
+    assert config["data"]["max_input_seq_length"] == 512  # its interpolation, resolved
+    assert config["checkpointing"]["checkpoint_dir"] == str(run_dir / "checkpoints")
+    assert config["logger"]["log_dir"] == str(run_dir / "logs")
+    record = read_json(run_dir / "launch.json")
+    assert record["recipe"] == str(recipes["dpo"])
+    assert record["argv"][1] == "examples/run_dpo.py"
+    assert record["nemo_rl_release"] == "v0.7.0"
+
+
+def test_a_grpo_recipe_launches_on_the_stand_in(
+    recipes: dict[str, Path], tmp_path: Path, stand_in_env: dict[str, str]
+) -> None:
+    run_dir = tmp_path / "run"
+    result = run_cli(
+        [f"recipe={recipes['rlvr']}", f"hydra.run.dir={run_dir}"], cwd=tmp_path, env=stand_in_env
+    )
+    assert result.returncode == 0, result.stderr
+    got = read_json(Path(stand_in_env["STAND_IN_RECORD"]))
+    assert got["script"] == "examples/run_grpo.py" and "failure" not in got
+    assert got["config"]["grpo"]["seed"] == 7
+
+
+def test_a_typo_is_named_against_the_recipes_keys(recipes: dict[str, Path], tmp_path: Path) -> None:
+    run_dir = tmp_path / "run"
+    result = run_cli(
+        [
+            f"recipe={recipes['dpo']}",
+            "dpo.reference_policy_kl_penaltyy=0.1",
+            DRY,
+            f"hydra.run.dir={run_dir}",
+        ],
+        cwd=tmp_path,
+        env=_env(),
+    )
+    assert result.returncode == 2, result.stderr
+    assert "error: dpo.reference_policy_kl_penaltyy" in result.stderr
+    assert "dpo.reference_policy_kl_penalty" in result.stderr.split("fix:")[1]
+    assert "Traceback" not in result.stderr
+    assert not run_dir.exists()
+
+
+def test_a_sweep_over_a_recipe_key(recipes: dict[str, Path], tmp_path: Path) -> None:
+    sweep_dir = tmp_path / "sweep"
+    result = run_cli(
+        [
+            "-m",
+            f"recipe={recipes['dpo']}",
+            "dpo.reference_policy_kl_penalty=0.05,0.1",
+            DRY,
+            f"hydra.sweep.dir={sweep_dir}",
+        ],
+        cwd=tmp_path,
+        env=_env(),
+    )
+    assert result.returncode == 0, result.stderr
+    betas = [_rendered(sweep_dir / str(n))["dpo"]["reference_policy_kl_penalty"] for n in (0, 1)]
+    assert betas == [0.05, 0.1]
+    assert _rendered(sweep_dir / "1")["checkpointing"]["checkpoint_dir"] == str(
+        sweep_dir / "1" / "checkpoints"
+    )
+
+
+def test_slurm_dry_run_keeps_the_recipes_cluster_size_and_sets_the_save_by(
+    recipes: dict[str, Path], tmp_path: Path
+) -> None:
+    empty = tmp_path / "bin"
+    empty.mkdir()
+    sweep_dir = tmp_path / "sweep"
+    result = run_cli(
+        [
+            "cluster=slurm",
+            f"recipe={recipes['dpo']}",
+            DRY,
+            "cluster.gpus_per_node=2",
+            f"hydra.sweep.dir={sweep_dir}",
+        ],
+        cwd=tmp_path,
+        env={"PATH": str(empty), **_env()},
+    )
+    assert result.returncode == 0, result.stderr
+    assert "#SBATCH --gpus-per-node=2" in result.stderr
+    config = _rendered(sweep_dir / "0")
+    assert config["cluster"]["gpus_per_node"] == 2
+    # The recipe's null (no deadline) yields to the save-by of the job's time limit.
+    assert config["checkpointing"]["checkpoint_must_save_by"] == "00:03:28:00"
+    node = json.loads((sweep_dir / "0" / "slurm_job.json").read_text())
+    assert node["args"][0] == "examples/run_dpo.py"
+
+
+def test_data_tiny_replaces_the_recipes_datasets(recipes: dict[str, Path], tmp_path: Path) -> None:
+    """data=<option> swaps in our datasets; the rest of the recipe's data section stays."""
+    recipe = recipes["dpo"].parent / "hub.yaml"
+    recipe.write_text(
+        "defaults: dpo-small.yaml\ndata:\n  num_workers: 3\n"
+        "  train: {dataset_name: HelpSteer3, split: train}\n"
+        "  validation: {dataset_name: HelpSteer3, split: validation}\n"
+    )
+    run_dir = tmp_path / "run"
+    result = run_cli(
+        [f"recipe={recipe}", "data=tiny", DRY, f"hydra.run.dir={run_dir}"],
+        cwd=tmp_path,
+        env=_env(),
+    )
+    assert result.returncode == 0, result.stderr
+    data = _rendered(run_dir)["data"]
+    assert data["num_workers"] == 3
+    assert data["train"]["data_path"].endswith("dpo_train.jsonl")
+    assert "dataset_name" not in data["train"]
+
+
+@pytest.mark.parametrize(
+    ("recipe_text", "extra", "said"),
+    [
+        (None, [], "no such recipe"),
+        ("sft: {max_num_steps: 1}\npolicy: {}\n", [], "is a SFT recipe"),
+        ("defaults: nope.yaml\n", [], "nope.yaml"),
+        ("defaults: '???'\ndpo: {}\n", [], "defaults: is ??? (no value)"),
+        ("dpo: {}\n", [], "error: checkpointing: NeMo-RL v0.7.0 requires this key"),
+        ("dpo: {}\n", ["algo=dpo"], "cannot be combined with algo=dpo"),
+    ],
+)
+def test_refused_recipes_leave_no_run_folder(
+    recipe_text: str | None, extra: list[str], said: str, tmp_path: Path
+) -> None:
+    recipe = tmp_path / "recipe.yaml"
+    if recipe_text is not None:
+        recipe.write_text(recipe_text)
+    run_dir = tmp_path / "run"
+    result = run_cli(
+        [f"recipe={recipe}", *extra, DRY, f"hydra.run.dir={run_dir}"], cwd=tmp_path, env=_env()
+    )
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.startswith("error: ") and "\n  fix: " in result.stderr
+    assert said in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not run_dir.exists()
+
+
+def test_relaunch_from_the_record_needs_no_recipe(recipes: dict[str, Path], tmp_path: Path) -> None:
+    """The record holds the composed config: the relaunch renders the same, recipe file gone."""
+    source = tmp_path / "mine.yaml"
+    source.write_text(
+        recipes["dpo"].read_text().replace("../base", str(recipes["dpo"].parents[1] / "base"))
+    )
+    run_dir = tmp_path / "run"
+    first = run_cli([f"recipe={source}", DRY, f"hydra.run.dir={run_dir}"], cwd=tmp_path, env=_env())
+    assert first.returncode == 0, first.stderr
+    original = (run_dir / "nemo_rl.yaml").read_text()
+    source.unlink()
+    relaunch = read_json(run_dir / "launch.json")["relaunch"]
+    assert relaunch[:3] == [sys.executable, "-m", "nemotron_align"]
+    again = run_cli(relaunch[3:], cwd=tmp_path, env=_env())
+    assert again.returncode == 0, again.stderr
+    assert (run_dir / "nemo_rl.yaml").read_text() == original
+    assert read_json(run_dir / "launch.json")["recipe"] == str(source)
+
+
+@pytest.mark.parametrize(
+    ("args", "said"),
+    [
+        (["recipe={r}", "recipe={r}"], "is given more than once"),
+        (["recipe={r},{r}"], "needs one path"),
+        (["recipe={r}", "~algo"], "cannot be combined with ~algo"),
+        (["recipe={r}", "data=tiny,default"], "cannot be swept together with recipe="),
+    ],
+)
+def test_command_lines_refused_before_hydra(
+    args: list[str], said: str, recipes: dict[str, Path]
+) -> None:
+    with pytest.raises(LaunchRejected, match=said):
+        with_recipe([a.format(r=recipes["dpo"]) for a in args])
+
+
+def test_the_command_line_hydra_gets(recipes: dict[str, Path]) -> None:
+    args = with_recipe(["nemo_rl=main", f"recipe={recipes['dpo']}", "data=tiny", DRY])
+    assert args == ["data=tiny", DRY, "recipe=loaded", "algo=recipe", "~nemo_rl"]
+    assert with_recipe(["algo=dpo", DRY]) == ["algo=dpo", DRY]
