@@ -133,6 +133,8 @@ ONE_AT_A_TIME = ("slurm", "nemo_rl_real", "gym_server")
 
 
 def pytest_itemcollected(item: pytest.Item) -> None:
+    if item.get_closest_marker("reads_trees_only"):
+        return
     if any(item.get_closest_marker(name) for name in ONE_AT_A_TIME):
         item.add_marker(pytest.mark.xdist_group("one_at_a_time"))
 

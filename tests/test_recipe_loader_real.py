@@ -23,7 +23,8 @@ from nemotron_align.errors import LaunchRejected
 from nemotron_align.preflight.pairing import Trainer
 from nemotron_align.preflight.recipe_trainer import recipe_trainer
 
-pytestmark = pytest.mark.nemo_rl_real
+# Each release's recipes in one NeMo-RL process of their own: nothing shared machine-wide.
+pytestmark = [pytest.mark.nemo_rl_real, pytest.mark.reads_trees_only]
 
 RECIPES = "examples/configs/recipes/llm"
 # Recipes whose parity is not asserted ("<release>/<path under RECIPES>": why). None: every DPO

@@ -22,7 +22,8 @@ from nemotron_align.config.render import to_nemo_rl_dict
 from nemotron_align.errors import LaunchRejected
 from nemotron_align.preflight.recipe_trainer import recipe_trainer
 
-pytestmark = pytest.mark.nemo_rl_real
+# Each release's recipes in one NeMo-RL process of their own: nothing shared machine-wide.
+pytestmark = [pytest.mark.nemo_rl_real, pytest.mark.reads_trees_only]
 
 RECIPES = "examples/configs/recipes/llm"
 # The run paths we set: under the run folder, whatever the recipe says.
