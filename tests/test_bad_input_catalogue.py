@@ -87,7 +87,7 @@ CATALOGUE = {
             "cluster.gpus_per_node=8",
             "policy.dtensor_cfg.tensor_parallel_size=3",
         ],
-        ["policy.dtensor_cfg.tensor_parallel_size:", "does not divide the 8 GPUs"],
+        ["policy.dtensor_cfg.tensor_parallel_size:", "does not divide the 8 training GPUs"],
     ),
     "Megatron and DTensor both on": (
         [

@@ -241,14 +241,15 @@ def test_generator_tells_union_variants_apart_by_their_literal_field(
     assert dpo["policy.dtensor_cfg._v2"] == "optional bool"
 
 
-def test_generator_requires_nothing_a_subclass_adds(
+def test_generator_requires_and_types_nothing_a_subclass_adds(
     fake_snapshot: dict[str, dict[str, str]],
 ) -> None:
     dpo = fake_snapshot["dpo"]
     # NeMo-RL narrows policy.generation to VllmConfig at run time; pydantic checks the declared
     # GenerationConfig only.
-    assert dpo["policy.generation.vllm_cfg"] == "optional dict"
-    assert dpo["policy.generation.vllm_cfg.skip_tokenizer_init"] == "optional bool"
+    # Keys known, types not checked (what pydantic does not validate may be anything).
+    assert dpo["policy.generation.vllm_cfg"] == "optional any"
+    assert dpo["policy.generation.vllm_cfg.skip_tokenizer_init"] == "optional any"
     assert dpo["policy.generation.vllm_kwargs.*"] == "optional any"
 
 

@@ -29,7 +29,8 @@ class DPOSection:
     sft_average_log_probs: bool
     max_num_epochs: int = at_least(1)
     max_num_steps: int = at_least(1)
-    val_period: int = at_least(0)
+    # <= 0: no periodic validation (NeMo-RL validates when val_period > 0)
+    val_period: int
     val_batches: int
     val_global_batch_size: int = at_least(1)
     val_micro_batch_size: int = at_least(1)
@@ -47,7 +48,8 @@ class GRPOSection:
     max_num_steps: int = at_least(1)
     normalize_rewards: bool
     use_leave_one_out_baseline: bool
-    val_period: int = at_least(0)
+    # <= 0: no periodic validation (NeMo-RL validates when val_period > 0)
+    val_period: int
     val_at_start: bool
     val_at_end: bool
     overlong_filtering: bool

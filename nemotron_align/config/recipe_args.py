@@ -35,13 +35,12 @@ from nemotron_align.config.location import CONFIG_PATH
 from nemotron_align.config.recipe_loader import load_recipe
 from nemotron_align.config.render import leaf_paths
 from nemotron_align.errors import LaunchRejected
-from nemotron_align.preflight.pairing import Trainer
+from nemotron_align.preflight.pairing import DATASET_KEYS, Trainer
 from nemotron_align.preflight.recipe_trainer import recipe_trainer
 
 OPTION = "loaded"
 # The algo whose data/for_algo/<algo>_<data>.yaml a data option means for each trainer.
 DATA_ALGO = {Trainer.dpo: "dpo", Trainer.grpo: "rlvr", Trainer.grpo_nemo_gym: "grpo_gym"}
-DATASET_KEYS = ("train", "validation", "default")
 # The run paths our algos set (conf/components/), which replace the recipe's.
 RUN_PATHS = {
     "checkpointing.checkpoint_dir": ("checkpointing.yaml", "checkpoint_dir"),

@@ -33,6 +33,8 @@ from nemotron_align.errors import LaunchRejected, not_a_file
 
 # Releases whose merge skips a top-level `???` (the others fail on it).
 SKIPS_TOP_LEVEL_MISSING = frozenset({"main"})
+# Marks a top-level section that replaces the inherited one instead of merging into it.
+OVERRIDE_MARKER = "_override_"
 
 
 def load_recipe(path: str | Path, release: str) -> DictConfig:
@@ -130,8 +132,8 @@ def _merge(base: DictConfig, override: DictConfig, source: Path, release: str) -
                 f"resolved there: {err}",
                 f"give {key} a value, or an interpolation of keys in the same file",
             ) from None
-        if isinstance(value, DictConfig) and value.get("_override_", False):
-            value.pop("_override_")
+        if isinstance(value, DictConfig) and value.get(OVERRIDE_MARKER, False):
+            value.pop(OVERRIDE_MARKER)
             if key in base:
                 base.pop(key)
     try:

@@ -11,6 +11,7 @@ import sys
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
+from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
@@ -208,10 +209,29 @@ def check(cfg: DictConfig, ctx: LaunchContext, show: bool = True) -> Checked:
         roots = gym_roots(install.root)
         gym = gym_preflight.materialize_gym(config, roots)
     context = PreflightContext(
-        trainer=trainer, settings=settings, install=install, gym=gym, gym_roots=roots
+        trainer=trainer,
+        settings=settings,
+        install=install,
+        gym=gym,
+        gym_roots=roots,
+        **_job_environment(ctx, settings),
     )
     warnings = _checks(config, ctx, context, show)
     return Checked(settings, config, trainer, mode, install, gym, warnings)
+
+
+def _job_environment(ctx: LaunchContext, settings: LaunchSettings) -> dict[str, Any]:
+    """PreflightContext's job_env and container_image: a Slurm job's from its launcher
+    parameters, else this process's environment with launch.env."""
+    if ctx.slurm is None:
+        return {"job_env": child_environment(settings.env)}
+    from nemotron_align.slurm import prepare as slurm_prepare
+
+    params = ctx.slurm.params
+    return {
+        "job_env": slurm_prepare.job_environment(params, settings.env),
+        "container_image": params.get("container_image") or None,
+    }
 
 
 def prepare(cfg: DictConfig, ctx: LaunchContext) -> LaunchPlan:

@@ -43,7 +43,7 @@ def release_problems(config: dict, context: PreflightContext) -> list[LaunchReje
 
 
 def semantic_problems(config: dict, context: PreflightContext) -> list[LaunchRejected]:
-    return check_semantics(config, context.trainer, context.settings.env)
+    return check_semantics(config, context)
 
 
 def _as_handed_to_nemo_rl(config: dict, trainer: Trainer) -> dict:

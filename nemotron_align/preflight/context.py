@@ -20,5 +20,9 @@ class PreflightContext:
     # (GRPO with NeMo-Gym only).
     gym: GymConfig | None = None
     gym_roots: list[Path] = field(default_factory=list)
+    # The environment NeMo-RL will start with, as far as it is known here, and the container
+    # image (Slurm) whose own environment adds to it.
+    job_env: dict[str, str] = field(default_factory=dict)
+    container_image: str | None = None
     # Warnings a check found: shown and kept in the run's record, never refused.
     warnings: list[str] = field(default_factory=list)

@@ -32,6 +32,8 @@ PREFERENCE_DATASETS = frozenset(
     {"BinaryPreferenceDataset", "PreferenceDataset", "HelpSteer3", "Tulu3Preference"}
 )
 GYM_DATASET = "NemoGymDataset"
+# The dataset entries of NeMo-RL's data section.
+DATASET_KEYS = ("train", "validation", "default")
 # Bundled data options per trainer, for the "pick one of" hint.
 DATA_OPTIONS = {
     Trainer.dpo: ["preference_jsonl", "helpsteer3", "tiny"],

@@ -49,9 +49,10 @@ class Node:
         self.required_if.update(base.required_if)
 
     def relax(self) -> None:
-        """Nothing at or below this node is required."""
+        """Nothing at or below this node is required or of a checked type: known keys only."""
         self.required.clear()
         self.required_if.clear()
+        self.kinds = {"any"}
         for child in [*self.fields.values(), self.any_key, self.item]:
             if child is not None:
                 child.relax()

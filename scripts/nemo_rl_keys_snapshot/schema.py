@@ -156,7 +156,9 @@ class Schema(Resolver):
         # NeMo-RL narrows a section to a subclass at run time (policy.generation is a
         # VllmConfig, SGLangConfig...): their keys belong to the section too, but
         # pydantic validates the declared class only, and NeMo-RL fills in some of the
-        # subclasses' keys itself (vllm_cfg.skip_tokenizer_init): none is required.
+        # subclasses' keys itself (vllm_cfg.skip_tokenizer_init): none is required, and
+        # their values' types are not checked (NeMo-RL's own recipes give trtllm_cfg's
+        # ints as null and vllm_cfg.env_vars as ints, which MasterConfig accepts).
         subs = [self.class_node(*sub) for sub in self.subclasses(mod, name)]
         if not any(subs):
             return node

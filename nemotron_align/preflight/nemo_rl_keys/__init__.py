@@ -32,6 +32,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from nemotron_align.config.recipe_loader import OVERRIDE_MARKER
 from nemotron_align.config.release import RELEASES  # oldest first; each has a snapshot here
 from nemotron_align.errors import LaunchRejected
 
@@ -327,6 +328,12 @@ def problems(
         renamed = _renamed(u.path, release)
         if renamed is not None:
             errors.append(renamed)
+        elif u.key == OVERRIDE_MARKER:
+            warnings.append(
+                f"{u.path}: NeMo-RL honours {OVERRIDE_MARKER} on top-level sections of a recipe "
+                f"only; here it is a key NeMo-RL ignores, and {u.parent_path} is merged into "
+                "the section it inherits, not replaced"
+            )
         elif u.path in elsewhere:
             warnings.append(
                 f"{u.path}: NeMo-RL {release} ({trainer}) does not know this key and will "
