@@ -1,7 +1,8 @@
 """recipe=<path of a NeMo-RL recipe> on the command line, end to end against the stand-in NeMo-RL:
-hand-made DPO and GRPO recipes (a base with our own complete config for v0.7.0, a recipe on it
-with `defaults`), dry runs and a launch, overrides and did-you-mean against the recipe's keys, a
-sweep over a recipe key, Slurm's dry run, refusals, the record and a relaunch from it."""
+hand-made DPO, GRPO and GRPO+Gym recipes (tests/recipe_support.py), dry runs and launches (the
+Gym one through our in-process runner against the stand-in Gym), overrides and did-you-mean
+against the recipe's keys, a sweep over a recipe key, Slurm's dry run, refusals, the record and a
+relaunch from it. The same recipes on the real local Slurm: tests/test_recipe_slurm.py."""
 
 from __future__ import annotations
 
@@ -11,36 +12,18 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import DRY, STAND_IN_ROOT, compose_config, read_json, run_cli
+from conftest import DRY, STAND_IN_ROOT, read_json, run_cli
+from gym_runner_support import STAND_IN_GYM
+from recipe_support import RECIPE_ON_TOP, write_recipe
 
 from nemotron_align.config.recipe_args import with_recipe
-from nemotron_align.config.render import dump_yaml, to_nemo_rl_dict
 from nemotron_align.errors import LaunchRejected
-
-RECIPE_ON_TOP = {
-    "dpo": "dpo:\n  reference_policy_kl_penalty: 0.2\n"
-    "data:\n  max_input_seq_length: ${policy.max_total_sequence_length}\n",
-    "rlvr": "grpo:\n  seed: 7\n",
-}
-
-
-def _write_recipe(folder: Path, algo: str) -> Path:
-    """<folder>/recipes/<algo>-small.yaml on <folder>/base/<algo>.yaml: our complete config of
-    `algo=<algo> data=tiny` for v0.7.0, whose run paths point elsewhere."""
-    base = folder / "base" / f"{algo}.yaml"
-    base.parent.mkdir(parents=True, exist_ok=True)
-    cfg = compose_config([f"algo={algo}", "data=tiny", "nemo_rl=v0.7.0"], folder / "elsewhere")
-    base.write_text(dump_yaml(to_nemo_rl_dict(cfg)))
-    recipe = folder / "recipes" / f"{algo}-small.yaml"
-    recipe.parent.mkdir(exist_ok=True)
-    recipe.write_text(f"defaults: ../base/{algo}.yaml\n{RECIPE_ON_TOP[algo]}")
-    return recipe
 
 
 @pytest.fixture(scope="module")
 def recipes(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     folder = tmp_path_factory.mktemp("recipes")
-    return {algo: _write_recipe(folder, algo) for algo in RECIPE_ON_TOP}
+    return {algo: write_recipe(folder, algo) for algo in RECIPE_ON_TOP}
 
 
 def _rendered(run_dir: Path) -> dict:
@@ -89,6 +72,36 @@ def test_a_grpo_recipe_launches_on_the_stand_in(
     got = read_json(Path(stand_in_env["STAND_IN_RECORD"]))
     assert got["script"] == "examples/run_grpo.py" and "failure" not in got
     assert got["config"]["grpo"]["seed"] == 7
+
+
+def test_a_grpo_gym_recipe_runs_in_process_on_the_stand_in_gym(
+    recipes: dict[str, Path], tmp_path: Path
+) -> None:
+    """env.should_use_nemo_gym makes it GRPO with NeMo-Gym: our runner, in the launcher's own
+    process, against the stand-in NeMo-RL package and the stand-in Gym."""
+    calls = tmp_path / "calls"
+    calls.mkdir()
+    env = {
+        **_env(),
+        "PYTHONPATH": str(STAND_IN_ROOT),
+        "STAND_IN_NEMO_RL_API": "v0.7",
+        "STAND_IN_CALLS": str(calls),
+        "NEMO_GYM_EXTRA_ROOTS": str(STAND_IN_GYM),
+    }
+    run_dir = tmp_path / "run"
+    result = run_cli([f"recipe={recipes['grpo_gym']}", f"hydra.run.dir={run_dir}"], tmp_path, env)
+    assert result.returncode == 0, result.stderr
+    (call_file,) = calls.glob("*.json")
+    names = [c["call"] for c in json.loads(call_file.read_text())]
+    assert names[-1] == "grpo_train" and "setup_nemo_gym_config" in names
+    record = read_json(run_dir / "launch.json")
+    assert record["recipe"] == str(recipes["grpo_gym"])
+    assert record["mode"] == "in-process" and record["exit_code"] == 0
+    assert _rendered(run_dir)["grpo"]["seed"] == 7
+    gym = yaml.safe_load((run_dir / "nemo_gym.yaml").read_text())
+    judge = gym["math_with_judge"]["resources_servers"]["math_with_judge"]
+    assert judge["domain"] == "recipe_math"  # the recipe's, over the stand-in Gym's file
+    assert judge["should_use_judge"] is False  # the recipe's base, over the file
 
 
 def test_a_typo_is_named_against_the_recipes_keys(recipes: dict[str, Path], tmp_path: Path) -> None:
