@@ -7,6 +7,8 @@ relaunch from it. The same recipes on the real local Slurm: tests/test_recipe_sl
 from __future__ import annotations
 
 import json
+import shutil
+import subprocess
 import sys
 from pathlib import Path
 
@@ -17,6 +19,7 @@ from gym_runner_support import STAND_IN_GYM
 from recipe_support import RECIPE_ON_TOP, write_recipe
 
 from nemotron_align.config.recipe_args import with_recipe
+from nemotron_align.config.resolvers import TINY_DATA_DIR
 from nemotron_align.errors import LaunchRejected
 
 
@@ -190,6 +193,96 @@ def test_data_tiny_replaces_the_recipes_datasets(recipes: dict[str, Path], tmp_p
     assert data["num_workers"] == 3
     assert data["train"]["data_path"].endswith("dpo_train.jsonl")
     assert "dataset_name" not in data["train"]
+
+
+# A recipe's own data, written as NeMo-RL's recipes write theirs: relative to the NeMo-RL root.
+ROOT_DATA = "data/pairs/train.jsonl"
+
+
+@pytest.fixture
+def root_relative(recipes: dict[str, Path], tmp_path: Path) -> tuple[Path, Path]:
+    """(recipe whose train and validation data_path is ROOT_DATA, a copy of the stand-in NeMo-RL
+    root holding that file)."""
+    recipe = tmp_path / "recipes" / "root-data.yaml"
+    recipe.parent.mkdir()
+    recipe.write_text(
+        f"defaults: {recipes['dpo']}\n"
+        f"data:\n  train: {{data_path: {ROOT_DATA}}}\n  validation: {{data_path: {ROOT_DATA}}}\n"
+    )
+    root = tmp_path / "nemo-rl"
+    shutil.copytree(STAND_IN_ROOT, root)
+    (root / ROOT_DATA).parent.mkdir(parents=True)
+    shutil.copy(TINY_DATA_DIR / "dpo_train.jsonl", root / ROOT_DATA)
+    return recipe, root
+
+
+def _dry_run(
+    recipe: Path, root: Path, cwd: Path, *extra: str
+) -> tuple[Path, subprocess.CompletedProcess[str]]:
+    run_dir = cwd / "run"
+    result = run_cli(
+        [f"recipe={recipe}", *extra, DRY, f"hydra.run.dir={run_dir}"],
+        cwd=cwd,
+        env={"NEMO_RL_ROOT": str(root)},
+    )
+    return run_dir, result
+
+
+def test_a_recipes_relative_data_path_is_read_from_the_nemo_rl_root(
+    root_relative: tuple[Path, Path], tmp_path: Path
+) -> None:
+    recipe, root = root_relative
+    cwd = tmp_path / "elsewhere"
+    cwd.mkdir()
+    run_dir, result = _dry_run(recipe, root, cwd)
+    assert result.returncode == 0, result.stderr
+    data = _rendered(run_dir)["data"]
+    # As written: NeMo-RL reads it from its root (the preflight read the file there).
+    assert data["train"]["data_path"] == data["validation"]["data_path"] == ROOT_DATA
+    consumed = read_json(run_dir / "launch.json")["consumed"]["data"]
+    assert consumed[0]["path"] == str((root / ROOT_DATA).resolve())
+
+
+def test_a_recipes_data_path_missing_under_the_root_is_refused(
+    root_relative: tuple[Path, Path], tmp_path: Path
+) -> None:
+    recipe, _ = root_relative
+    run_dir, result = _dry_run(recipe, STAND_IN_ROOT, tmp_path)
+    assert result.returncode == 2, result.stderr
+    assert f"error: data.train.data_path: {STAND_IN_ROOT / ROOT_DATA} does not exist" in (
+        result.stderr
+    )
+    assert "Traceback" not in result.stderr
+    assert not run_dir.exists()
+
+
+def test_an_override_naming_a_file_here_is_made_absolute(
+    root_relative: tuple[Path, Path], tmp_path: Path
+) -> None:
+    recipe, root = root_relative
+    cwd = tmp_path / "mine"
+    cwd.mkdir()
+    shutil.copy(TINY_DATA_DIR / "dpo_train.jsonl", cwd / "pairs.jsonl")
+    run_dir, result = _dry_run(recipe, root, cwd, "data.train.data_path=pairs.jsonl")
+    assert result.returncode == 0, result.stderr
+    data = _rendered(run_dir)["data"]
+    assert data["train"]["data_path"] == str(cwd / "pairs.jsonl")
+    assert data["validation"]["data_path"] == ROOT_DATA
+
+
+def test_a_root_not_on_this_machine_warns_instead_of_refusing(
+    root_relative: tuple[Path, Path], tmp_path: Path
+) -> None:
+    """A container's /opt/nemo-rl seen from a login node: the file cannot be checked here."""
+    recipe, _ = root_relative
+    nowhere = tmp_path / "opt" / "nemo-rl"
+    run_dir, result = _dry_run(recipe, nowhere, tmp_path, "nemo_rl=v0.7.0")
+    assert result.returncode == 0, result.stderr
+    assert (
+        f"warning: data.train.data_path: {ROOT_DATA} is read from the NeMo-RL root {nowhere}, "
+        "which is not on this machine" in result.stderr
+    )
+    assert _rendered(run_dir)["data"]["train"]["data_path"] == ROOT_DATA
 
 
 @pytest.mark.parametrize(

@@ -10,6 +10,13 @@ exists here, or ends in an extension NeMo-RL picks a file reader by (READERS); a
 left as written, for NeMo-RL to load from the Hub. `prompt_file` and `system_prompt_file` are
 made absolute when they start with one of those prefixes or exist here; any other relative one
 names a file of the NeMo-RL checkout (`examples/prompts/cot.txt`) and is left as written.
+
+A recipe run (`launch.recipe` set) reads its relative paths as NeMo-RL does: a path written in a
+recipe file names a file of the NeMo-RL tree (`3rdparty/Gym-workspace/.../train.jsonl`). So there
+any of the three keys is made absolute only when it starts with `./`, `../` or `~` or exists under
+the launcher's cwd (the user's own file, typically an override); any other relative value stays
+as written, and NeMo-RL reads it from its root, in whatever container. The preflight checks such a
+root-relative path at `<NeMo-RL root>/<path>` (is_root_relative).
 """
 
 from __future__ import annotations
@@ -45,8 +52,14 @@ def _absolute(value: str, cwd: Path) -> str:
     return os.path.normpath(cwd / Path(value).expanduser())
 
 
-def absolute_data_paths(data: dict[str, Any], cwd: Path) -> None:
-    """Rewrite, in place, every local path of `data` (NeMo-RL's data section) against `cwd`."""
+def is_root_relative(value: str) -> bool:
+    """Whether a path in a rendered config is read from the NeMo-RL root (it stayed relative)."""
+    return not (value.startswith(_LOCAL_PREFIXES) or value in (".", ".."))
+
+
+def absolute_data_paths(data: dict[str, Any], cwd: Path, recipe: bool = False) -> None:
+    """Rewrite, in place, every local path of `data` (NeMo-RL's data section) against `cwd`;
+    `recipe`: only the user's own (see the module's docstring)."""
     entries = [
         entry
         for node in data.values()
@@ -58,5 +71,5 @@ def absolute_data_paths(data: dict[str, Any], cwd: Path) -> None:
             value = entry.get(key)
             if not (isinstance(value, str) and value):
                 continue
-            if _here(value, cwd) if key in FILE_KEYS else is_local_path(value, cwd):
+            if _here(value, cwd) if key in FILE_KEYS or recipe else is_local_path(value, cwd):
                 entry[key] = _absolute(value, cwd)

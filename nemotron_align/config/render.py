@@ -66,7 +66,8 @@ def leaf_paths(node: Any, prefix: str = "") -> Iterator[tuple[str, Any]]:
 
 def to_nemo_rl_dict(cfg: DictConfig) -> dict[str, Any]:
     """Resolve every interpolation and drop the launcher's keys; reject leftovers. Local data
-    paths are made absolute against the working directory (data_paths)."""
+    paths are made absolute against the working directory, a recipe's own relative ones left
+    for NeMo-RL to read from its root (data_paths)."""
     holes = [h for h in missing_keys(cfg) if h.split(".")[0] not in LAUNCHER_KEYS]
     if holes:
         raise LaunchRejectedMany(
@@ -80,7 +81,8 @@ def to_nemo_rl_dict(cfg: DictConfig) -> dict[str, Any]:
     _reject_secrets(resolved)
     if isinstance(resolved.get("data"), dict):
         # NeMo-RL runs from its own root: relative paths would name other files there.
-        absolute_data_paths(resolved["data"], Path.cwd())
+        recipe = OmegaConf.select(cfg, "launch.recipe", default=None) is not None
+        absolute_data_paths(resolved["data"], Path.cwd(), recipe=recipe)
     return resolved
 
 

@@ -81,22 +81,29 @@ def split_settings(data: dict[str, Any]) -> dict[str, dict[str, Any]]:
     }
 
 
-def split_paths(data: dict[str, Any]) -> dict[str, Path]:
-    """data.<split>.data_path for train and validation."""
+def split_paths(data: dict[str, Any], root: Path | None = None) -> dict[str, Path]:
+    """data.<split>.data_path for train and validation; a relative one under `root` if given
+    (NeMo-RL reads it from its root)."""
     return {
-        split: Path(settings["data_path"])
+        split: (root or Path()) / settings["data_path"]
         for split, settings in split_settings(data).items()
         if settings.get("data_path")
     }
 
 
 def check_rows(
-    data: dict[str, Any], agents: set[str] | None, max_reported: int = 20
+    data: dict[str, Any], agents: set[str] | None, root: Path | None = None, max_reported: int = 20
 ) -> list[LaunchRejected]:
-    """Every Gym data file through data_check, rows rewritten first as the Gym runner will."""
+    """Every Gym data file through data_check, rows rewritten first as the Gym runner will. A
+    relative path is read under `root`, the NeMo-RL root, and left unchecked where that root is
+    not on this machine (the data check warns)."""
     normalize = functools.partial(normalize_row, default_agent=default_agent(data, agents))
     problems: list[LaunchRejected] = []
     for split, path in split_paths(data).items():
+        if root is not None and not path.is_absolute():
+            if not root.is_dir():
+                continue
+            path = root / path
         if not path.is_file():
             problems.append(
                 LaunchRejected(

@@ -243,7 +243,7 @@ def prepare(cfg: DictConfig, ctx: LaunchContext) -> LaunchPlan:
         checked.install,
     )
     if settings.reward_probe:
-        _probe_rewards(config, trainer, settings)
+        _probe_rewards(config, trainer, settings, install.root)
     _write_config(ctx, dump_yaml(config))
     if checked.gym is not None:
         gym_preflight.write_gym_config(checked.gym, ctx.run_dir)
@@ -266,7 +266,7 @@ def prepare(cfg: DictConfig, ctx: LaunchContext) -> LaunchPlan:
         warnings=checked.warnings,
         relaunched_from=str(ctx.relaunched_from) if ctx.relaunched_from else None,
         recipe=settings.recipe,
-        consumed=lineage.consumed(config),
+        consumed=lineage.consumed(config, install.root),
     )
     record.keep_history(ctx.run_dir)
     return LaunchPlan(
@@ -285,7 +285,9 @@ def prepare(cfg: DictConfig, ctx: LaunchContext) -> LaunchPlan:
     )
 
 
-def _probe_rewards(config: dict, trainer: Trainer, settings: LaunchSettings) -> None:
+def _probe_rewards(
+    config: dict, trainer: Trainer, settings: LaunchSettings, nemo_rl_root: Path
+) -> None:
     from nemotron_align.probe import reward as reward_probe
 
     if trainer is Trainer.dpo:
@@ -294,7 +296,7 @@ def _probe_rewards(config: dict, trainer: Trainer, settings: LaunchSettings) -> 
             "DPO has no reward to probe",
             "drop launch.reward_probe, or use it with algo=rlvr, grpo_gym or rlhf",
         )
-    paths = list(split_paths(config["data"]).values())
+    paths = list(split_paths(config["data"], nemo_rl_root).values())
     if not paths:
         raise LaunchRejected(
             "launch.reward_probe",

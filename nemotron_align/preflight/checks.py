@@ -79,7 +79,8 @@ def gym_run_problems(config: dict, context: PreflightContext) -> list[LaunchReje
 
 
 def data_problems(config: dict, context: PreflightContext) -> list[LaunchRejected]:
-    errors, found = check_data(config, context.trainer)
+    root = context.install.root if context.settings.recipe else None
+    errors, found = check_data(config, context.trainer, root)
     context.warnings += found
     return errors
 

@@ -3,10 +3,11 @@
 Only local files of formats we know are checked; Hugging Face datasets and other classes are
 named in a note and left to NeMo-RL. A local file NeMo-RL would read with another reader than
 JSON, by its extension, is refused when its rows cannot come out right (data_format). Paths are
-already absolute against the launcher's cwd (data_paths). NeMo-Gym rows are checked by
-gym_preflight, which also knows the agents and the row shapes the Gym runner rewrites. Every
-local train file must fill one global batch: NeMo-RL's train dataloader drops the incomplete
-last batch, so a smaller file trains no step at all.
+already absolute against the launcher's cwd (data_paths), except a recipe's root-relative ones,
+checked at <NeMo-RL root>/<path> (or named in a warning where that root is not on this machine).
+NeMo-Gym rows are checked by gym_preflight, which also knows the agents and the row shapes the
+Gym runner rewrites. Every local train file must fill one global batch: NeMo-RL's train
+dataloader drops the incomplete last batch, so a smaller file trains no step at all.
 """
 
 from __future__ import annotations
@@ -16,7 +17,12 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from nemotron_align.config.data_paths import FILE_KEYS, is_local_path
+from nemotron_align.config.data_paths import (
+    DATASET_KEYS,
+    FILE_KEYS,
+    is_local_path,
+    is_root_relative,
+)
 from nemotron_align.errors import LaunchRejected, not_a_file
 from nemotron_align.gym.rows import split_settings
 from nemotron_align.io.jsonl import count_rows
@@ -35,11 +41,17 @@ KINDS = {
 }
 
 
-def check_data(config: dict[str, Any], trainer: Trainer) -> tuple[list[LaunchRejected], list[str]]:
-    """(errors, warnings rendered)."""
-    splits = split_settings(config["data"])
+def check_data(
+    config: dict[str, Any], trainer: Trainer, root: Path | None = None
+) -> tuple[list[LaunchRejected], list[str]]:
+    """(errors, warnings rendered). `root`: the NeMo-RL root a recipe run's relative paths are
+    read from (data_paths); None for other runs, whose relative prompt files are left to NeMo-RL."""
     problems: list[LaunchRejected] = []
     warnings: list[str] = []
+    splits = {
+        split: _as_seen_here(f"data.{split}", settings, root, warnings)
+        for split, settings in split_settings(config["data"]).items()
+    }
     train_rows: int | None = None
     for split, settings in splits.items():
         key = f"data.{split}"
@@ -60,6 +72,32 @@ def check_data(config: dict[str, Any], trainer: Trainer) -> tuple[list[LaunchRej
     return problems, warnings
 
 
+def _as_seen_here(
+    key: str, settings: dict[str, Any], root: Path | None, warnings: list[str]
+) -> dict[str, Any]:
+    """A split's settings with each root-relative local path (data_paths) at <root>/<path>. Where
+    the root is not on this machine (a container's, or a dry run without NeMo-RL) the file
+    cannot be checked: it is dropped from what is checked, and a warning says so."""
+    if root is None:
+        return settings
+    seen = dict(settings)
+    for name in DATASET_KEYS + FILE_KEYS:
+        value = settings.get(name)
+        if not (isinstance(value, str) and value and is_root_relative(value)):
+            continue
+        if name in DATASET_KEYS and not is_local_path(value, root):
+            continue  # a Hugging Face dataset id
+        if root.is_dir():
+            seen[name] = str(root / value)
+        else:
+            seen[name] = None
+            warnings.append(
+                f"warning: {key}.{name}: {value} is read from the NeMo-RL root {root}, which is "
+                "not on this machine; the file is not checked here"
+            )
+    return seen
+
+
 def _split_report(
     key: str, settings: dict[str, Any], problems: list[LaunchRejected]
 ) -> DataReport | None:
@@ -67,7 +105,7 @@ def _split_report(
     cannot be read as JSON rows (that problem appended to `problems`)."""
     name, path = settings.get("dataset_name"), settings.get("data_path")
     if name not in KINDS or not path:
-        if name is not None and name != GYM_DATASET:
+        if name not in KINDS and name not in (None, GYM_DATASET):
             log.info("%s: %s is loaded by NeMo-RL itself; its rows are not checked here", key, name)
         return None
     if not is_local_path(path, Path.cwd()):
@@ -98,7 +136,7 @@ def _split_report(
 
 def _prompt_file_problems(key: str, settings: dict[str, Any]) -> list[LaunchRejected]:
     """NeMo-RL reads these files when it builds the dataset, and fails if one is missing. A
-    relative one names a file of the NeMo-RL checkout (data_paths), left to NeMo-RL."""
+    relative one still here names a file of the NeMo-RL checkout (data_paths), left to NeMo-RL."""
     return [
         LaunchRejected(
             f"{key}.{name}",

@@ -151,7 +151,7 @@ def gym_problems(
         return gym, [*problems, _gym_missing_at_start(roots)]
     if installed:
         problems += gym_config.check(gym, grpo)
-        problems += gym_data.check_rows(data, gym.agents())
+        problems += gym_data.check_rows(data, gym.agents(), cwd)
         if not problems:
             problems += gym_parser_problems(config["env"]["nemo_gym"], cwd)
     else:
@@ -161,7 +161,7 @@ def gym_problems(
             ", ".join(str(r) for r in roots),
         )
         problems += gym_config.check_genrm(gym, grpo)
-        problems += gym_data.check_rows(data, agents=None)
+        problems += gym_data.check_rows(data, agents=None, root=cwd)
     problems += check_validation_repeat(data, gym)
     return gym, problems
 

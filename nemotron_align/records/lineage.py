@@ -35,11 +35,12 @@ def file_digest(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _data_files(config: dict[str, Any]) -> list[dict[str, Any]]:
+def _data_files(config: dict[str, Any], root: Path) -> list[dict[str, Any]]:
     files = []
     for split, settings in split_settings(config.get("data") or {}).items():
         raw = settings.get("data_path")
-        path = Path(raw).resolve() if raw else None
+        # A relative path stayed as a recipe wrote it: NeMo-RL reads it from its root.
+        path = (root / raw).resolve() if raw else None
         if path is None or not path.is_file():  # a Hugging Face dataset, not a local file
             continue
         files.append(
@@ -66,10 +67,10 @@ def _exported_by(model: str) -> str | None:
     return str(path.parent) if produced.get("hf_export") == str(path) else None
 
 
-def consumed(config: dict[str, Any]) -> dict[str, Any]:
+def consumed(config: dict[str, Any], nemo_rl_root: Path) -> dict[str, Any]:
     model = config_value(config, "policy.model_name")
     found: dict[str, Any] = {
-        "data": _data_files(config),
+        "data": _data_files(config, nemo_rl_root),
         "policy": {
             "model_name": model,
             "from_run": _exported_by(model) if isinstance(model, str) else None,

@@ -17,7 +17,7 @@ from typing import Any
 from nemotron_align.config.launch_schema import LaunchSettings
 from nemotron_align.config.release import NemoRLInstall, require_script
 from nemotron_align.errors import LaunchRejectedMany
-from nemotron_align.gym.rows import split_settings
+from nemotron_align.gym.rows import split_paths
 from nemotron_align.preflight.data import batch_rows_needed
 from nemotron_align.preflight.pairing import Trainer
 from nemotron_align.records.launch_record import LaunchRecord
@@ -67,14 +67,15 @@ def job_checks(
     return [w if w.startswith("warning: ") else f"warning: {w}" for w in warnings]
 
 
-def _inputs(config: dict[str, Any], trainer: Trainer) -> list[InputFile]:
-    """The local data files the job reads, and the rows the train file must keep."""
+def _inputs(config: dict[str, Any], trainer: Trainer, nemo_rl_root: Path) -> list[InputFile]:
+    """The local data files the job reads, and the rows the train file must keep. A relative path
+    (a recipe's, data_paths) is read from the NeMo-RL root; under a root not on this machine (a
+    container's) it is not seen here, and NeMo-RL finds out."""
     files = []
-    for split, settings in split_settings(config["data"]).items():
-        path = settings.get("data_path")
-        if path and Path(path).is_file():
+    for split, path in split_paths(config["data"], nemo_rl_root).items():
+        if path.is_file():
             rows = batch_rows_needed(config, trainer) if split == "train" else 0
-            files.append(InputFile(f"data.{split}.data_path", str(Path(path).resolve()), rows))
+            files.append(InputFile(f"data.{split}.data_path", str(path.resolve()), rows))
     return files
 
 
@@ -109,7 +110,7 @@ def prepare(
         script=trainer.script or "",
         nemo_rl_release=settings.nemo_rl_release,
         env=dict(settings.env),
-        inputs=_inputs(config, trainer),
+        inputs=_inputs(config, trainer, install.root),
         num_nodes=int(config["cluster"]["num_nodes"]),
         gpus_per_node=int(config["cluster"]["gpus_per_node"]),
         timeout_min=int(params["timeout_min"]),
