@@ -35,7 +35,7 @@ from nemotron_align.config.location import CONFIG_PATH
 from nemotron_align.config.recipe_loader import load_recipe
 from nemotron_align.config.render import leaf_paths
 from nemotron_align.errors import LaunchRejected
-from nemotron_align.preflight.pairing import DATASET_KEYS, Trainer
+from nemotron_align.preflight.pairing import DATASET_ENTRIES, Trainer
 from nemotron_align.preflight.recipe_trainer import recipe_trainer
 
 OPTION = "loaded"
@@ -123,7 +123,7 @@ def store_recipe(
     defaults: list = ["_self_"]
     if data not in (None, "default"):
         if isinstance(node.get("data"), DictConfig):
-            for key in DATASET_KEYS:
+            for key in DATASET_ENTRIES:
                 node.data.pop(key, None)
         defaults.append({"optional /data/for_algo@_global_": f"{DATA_ALGO[trainer]}_{data}"})
     node.launch = {"nemo_rl_release": release, "recipe": str(path)}

@@ -33,7 +33,7 @@ PREFERENCE_DATASETS = frozenset(
 )
 GYM_DATASET = "NemoGymDataset"
 # The dataset entries of NeMo-RL's data section.
-DATASET_KEYS = ("train", "validation", "default")
+DATASET_ENTRIES = ("train", "validation", "default")
 # Bundled data options per trainer, for the "pick one of" hint.
 DATA_OPTIONS = {
     Trainer.dpo: ["preference_jsonl", "helpsteer3", "tiny"],

@@ -8,7 +8,7 @@ from typing import Any
 
 from nemotron_align.errors import LaunchRejected
 from nemotron_align.preflight.context import PreflightContext
-from nemotron_align.preflight.pairing import DATASET_KEYS, Trainer
+from nemotron_align.preflight.pairing import DATASET_ENTRIES, Trainer
 from nemotron_align.preflight.ranges import check_ranges
 from nemotron_align.preflight.train_data import check_train_data
 
@@ -124,7 +124,7 @@ def training_share(config: dict[str, Any], trainer: Trainer) -> tuple[int, int, 
     taken = []
     rm_nodes = rm_per_node = 0
     data = config.get("data") or {}
-    if any((data.get(k) or {}).get("env_name") == "reward_model" for k in DATASET_KEYS):
+    if any((data.get(k) or {}).get("env_name") == "reward_model" for k in DATASET_ENTRIES):
         resources = ((config.get("env") or {}).get("reward_model") or {}).get("resources") or {}
         rm_nodes, rm_per_node = (
             _whole(resources.get("num_nodes")),
