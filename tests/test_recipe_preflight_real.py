@@ -1,4 +1,4 @@
-"""Strict preflight on every DPO and GRPO recipe of v0.7.0 and main, as a user launches it in
+"""Strict preflight on every DPO and GRPO recipe of v0.6.0, v0.7.0 and main, launched as in
 NeMo-RL's container (TORCH_CUDA_ARCH_LIST and HF_HOME set, launch.nemo_rl_root = the tree, a
 dry run): our checks refuse exactly the recipes listed here, each for the reason given, and no
 other. A check that refused what NeMo-RL runs would show up as a recipe refused unexpectedly.
@@ -76,7 +76,7 @@ def _refusal(path: Path, release: str, tree: Path, run_dir: Path) -> str | None:
     return None
 
 
-@pytest.mark.parametrize("release", ["v0.7.0", "main"])
+@pytest.mark.parametrize("release", ["v0.6.0", "v0.7.0", "main"])
 def test_strict_preflight_refuses_only_the_listed_recipes(
     release: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: Any
 ) -> None:
