@@ -301,14 +301,17 @@ def test_a_dry_run_checks_one_batch_beside_the_study_and_keeps_no_study(
 def test_a_slurm_dry_run_of_a_search_shows_one_job_array(
     tmp_path: Path, stand_in_env: dict[str, str]
 ) -> None:
-    """No Slurm needed: the batch is checked on this machine and its sbatch script shown."""
+    """No Slurm needed (its commands hidden, as a login node without them): the batch is checked
+    on this machine and its sbatch script shown."""
+    no_slurm = tmp_path / "no-slurm"
+    no_slurm.mkdir()
     study = tmp_path / "study"
     args = [
         *_search(study, "hydra.sweeper.n_jobs=2", "launch.dry_run=true"),
         "cluster=slurm",
         "hydra.launcher.gpus_per_node=null",
     ]
-    done = run_cli(args, cwd=tmp_path, env=stand_in_env)
+    done = run_cli(args, cwd=tmp_path, env={**stand_in_env, "PATH": str(no_slurm)})
     assert done.returncode == 0, done.stderr
     assert done.stderr.count("#SBATCH --array=0,1%2") == 1, done.stderr
     assert "2 of 2 jobs passed their checks (dry run: none submitted)" in done.stderr

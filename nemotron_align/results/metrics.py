@@ -123,6 +123,8 @@ def _read_served(
                 stdin=subprocess.PIPE,
                 stdout=subprocess.DEVNULL,
                 stderr=log,
+                # A terminal's Ctrl-C is ours to handle; the server ends when stdin closes.
+                start_new_session=True,
             )
             try:
                 _wait_loaded(server, port_file, log_file)

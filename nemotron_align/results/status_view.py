@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import json
+import signal
 import sys
-import time
+import threading
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
@@ -104,9 +105,15 @@ def run(folder: Path, as_json: bool, every_s: float | None) -> None:
     if not every_s:
         show(check_folder(folder))
         return
-    try:
-        while True:
-            show(check_folder(folder))
-            time.sleep(every_s)
-    except KeyboardInterrupt:
-        return
+    # Ctrl-C ends the watch between two refreshes: raised inside one, it would land in the
+    # gRPC call to TensorBoard's data server, whose shutdown can then hang.
+    stop = threading.Event()
+
+    def interrupted(*_: object) -> None:
+        stop.set()
+        signal.signal(signal.SIGINT, signal.default_int_handler)  # a second Ctrl-C: at once
+
+    signal.signal(signal.SIGINT, interrupted)
+    while not stop.is_set():
+        show(check_folder(folder))
+        stop.wait(every_s)
