@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import signal
 import sys
-import threading
+import time
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
@@ -105,15 +106,29 @@ def run(folder: Path, as_json: bool, every_s: float | None) -> None:
     if not every_s:
         show(check_folder(folder))
         return
-    # Ctrl-C ends the watch between two refreshes: raised inside one, it would land in the
-    # gRPC call to TensorBoard's data server, whose shutdown can then hang.
-    stop = threading.Event()
+    ctrl_c = _CtrlC()
+    signal.signal(signal.SIGINT, ctrl_c)
+    with contextlib.suppress(KeyboardInterrupt):
+        while True:
+            show(check_folder(folder))
+            ctrl_c.sleeping = True
+            if ctrl_c.pressed:
+                break
+            time.sleep(every_s)
+            ctrl_c.sleeping = False
 
-    def interrupted(*_: object) -> None:
-        stop.set()
-        signal.signal(signal.SIGINT, signal.default_int_handler)  # a second Ctrl-C: at once
 
-    signal.signal(signal.SIGINT, interrupted)
-    while not stop.is_set():
-        show(check_folder(folder))
-        stop.wait(every_s)
+class _CtrlC:
+    """Ctrl-C ends a watch: at once while it sleeps, after the refresh in progress otherwise
+    (raised inside a refresh, it would land in the gRPC call to TensorBoard's data server, whose
+    shutdown can then hang). The handler takes no lock: it runs on the main thread, which may
+    hold any lock when the signal comes. A second Ctrl-C stops at once."""
+
+    def __init__(self) -> None:
+        self.pressed = False
+        self.sleeping = False
+
+    def __call__(self, *_: object) -> None:
+        if self.pressed or self.sleeping:
+            raise KeyboardInterrupt
+        self.pressed = True
