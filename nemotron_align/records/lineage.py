@@ -16,7 +16,7 @@ from typing import Any
 
 from nemotron_align.config.render import config_value
 from nemotron_align.errors import LaunchRejected
-from nemotron_align.gym.rows import split_settings
+from nemotron_align.gym.rows import split_paths
 from nemotron_align.records.launch_record import LAUNCH_JSON
 
 # 8 MiB reads: large enough that xxh3 runs at memory speed, small enough to stay cheap in RAM.
@@ -37,11 +37,10 @@ def file_digest(path: Path) -> str:
 
 def _data_files(config: dict[str, Any], root: Path) -> list[dict[str, Any]]:
     files = []
-    for split, settings in split_settings(config.get("data") or {}).items():
-        raw = settings.get("data_path")
-        # A relative path stayed as a recipe wrote it: NeMo-RL reads it from its root.
-        path = (root / raw).resolve() if raw else None
-        if path is None or not path.is_file():  # a Hugging Face dataset, not a local file
+    # A relative path stayed as a recipe wrote it: NeMo-RL reads it from its root.
+    for split, found in split_paths(config.get("data") or {}, root).items():
+        path = found.resolve()
+        if not path.is_file():  # a Hugging Face dataset, not a local file
             continue
         files.append(
             {
